@@ -1,0 +1,126 @@
+# Fabrique — developer commands. GNU make; recipes use tabs.
+#
+#   make run            try it: SQLite + in-process jobs, demo space, http://127.0.0.1:$(PORT)
+#   make test           the test suite (SQLite unless FABRIQUE_TEST_DATABASE_URL is set)
+#   make test-e2e       browser tests (Playwright + Debian chromium)
+#   make lint           ruff
+#   make messages       extract strings and update the fr/en catalogs
+#
+# Extra pytest options: make test PYTEST_ARGS="-x -k booking"
+
+PY ?= python3
+VENV ?= .venv
+PORT ?= 8000
+HOST ?= 127.0.0.1
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+TRANSLATIONS := frontend/translations
+POT := $(TRANSLATIONS)/messages.pot
+CATALOGS = $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+CHROMIUM := /usr/bin/chromium
+LINT_PATHS = $(wildcard app workers tests bench migrations)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help venv dev translations messages run test test-e2e chromium lint \
+	bench-booking bench-calendar clean distclean
+
+help:
+	@echo "make run | test | test-e2e | lint | messages | translations | bench-booking | bench-calendar | clean"
+	@echo "variables: PY=$(PY) VENV=$(VENV) HOST=$(HOST) PORT=$(PORT) PYTEST_ARGS=..."
+
+# --- environment ---------------------------------------------------------------------------------
+# Stamp files make re-runs instant until pyproject.toml changes.
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(VENV)/.stamp-install: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-install
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.stamp-install
+
+dev: venv $(VENV)/.stamp-dev
+
+# --- translations ----------------------------------------------------------------------------------
+# .mo files are build products (gitignored). Fuzzy entries are left out on purpose: they are
+# machine guesses from `pybabel update`, and showing the English source beats showing a wrong one.
+
+translations: venv
+	@if [ -z "$(CATALOGS)" ]; then \
+		echo "translations: no catalogs under $(TRANSLATIONS)/ yet, nothing to compile"; \
+	else \
+		$(BIN)/pybabel -q compile -d $(TRANSLATIONS) -D messages && \
+		for po in $(CATALOGS); do \
+			[ -f "$${po%.po}.mo" ] || echo "translations: WARNING $$po was skipped (its header is marked '#, fuzzy')"; \
+		done; \
+	fi
+
+messages: venv
+	@mkdir -p $(TRANSLATIONS)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-comments=Translators: \
+		--project=Fabrique --copyright-holder="Fabrique contributors" -o $(POT) .
+	@if [ -z "$(CATALOGS)" ]; then \
+		echo "messages: no catalogs yet; create them with:"; \
+		echo "  $(BIN)/pybabel init -i $(POT) -d $(TRANSLATIONS) -D messages -l fr"; \
+		echo "  $(BIN)/pybabel init -i $(POT) -d $(TRANSLATIONS) -D messages -l en"; \
+	else \
+		$(BIN)/pybabel update -i $(POT) -d $(TRANSLATIONS) -D messages; \
+	fi
+
+# --- run -----------------------------------------------------------------------------------------
+
+run: venv translations
+	$(BIN)/fabrique migrate
+	$(BIN)/fabrique demo
+	$(BIN)/fabrique serve --host $(HOST) --port $(PORT)
+
+# --- quality ---------------------------------------------------------------------------------------
+
+test: dev translations
+	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+
+chromium:
+	@if [ -x $(CHROMIUM) ]; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "chromium: installing the Debian package (Playwright cannot download its own browsers here)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }; \
+	else \
+		echo "chromium: $(CHROMIUM) is missing and browser tests need it." >&2; \
+		echo "          Install it as root:  sudo apt-get install -y chromium" >&2; \
+		exit 1; \
+	fi
+
+test-e2e: dev translations chromium
+	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+lint: dev
+	$(BIN)/ruff check $(LINT_PATHS)
+
+# Run as modules from the repository root: `python bench/calendar.py` would put bench/ first on
+# sys.path, and bench/calendar.py would then shadow the standard library's `calendar` module
+# (imported by http.cookiejar, hence httpx), which crashes at import.
+bench-booking: dev
+	$(BIN)/python -m bench.booking
+
+bench-calendar: dev
+	$(BIN)/python -m bench.calendar
+
+# --- cleanup ---------------------------------------------------------------------------------------
+# `clean` never touches var/ (the embedded SQLite database holds real data).
+
+clean:
+	rm -f $(TRANSLATIONS)/*/LC_MESSAGES/*.mo
+	rm -rf .pytest_cache .ruff_cache test-results build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
