@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.account import service
+from app.account.api import client_ip
+from app.account.deps import SESSION_COOKIE, CurrentAccount, OptionalAccount
+from app.account.errors import WeakPassword
+from app.account.models import Account
+from app.config import get_settings
+from app.core import i18n
+from app.core.errors import FabriqueError, ValidationFailed
+from app.core.i18n import _
+from app.core.web import LANG_COOKIE, SessionDep, form_data, page_router, redirect, render
+from app.space import service as spaces
+
+router = page_router()
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """Only same-site relative paths, so ?next= cannot send people to another site."""
+    if not value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return default
+    return value
+
+
+def set_session_cookie(response: Response, raw: str) -> None:
+    settings = get_settings()
+    response.set_cookie(
+        SESSION_COOKIE, raw, max_age=settings.session_days * 86400, httponly=True, samesite="lax",
+        secure=settings.secure_cookies, path="/",
+    )
+
+
+async def _after_login_target(session, account: Account, next_url: str | None) -> str:
+    if next_url:
+        return safe_next(next_url)
+    choices = await spaces.spaces_of(session, account.id)
+    if len(choices) == 1:
+        return f"/s/{choices[0].space.slug}"
+    return "/"
+
+
+@router.get("/")
+async def home(request: Request, account: OptionalAccount, session: SessionDep) -> Response:
+    my = await spaces.spaces_of(session, account.id) if account else []
+    request.state.my_spaces = my
+    return render(request, "public/home.html", {"choices": my})
+
+
+def _require(form: dict[str, str], *names: str) -> None:
+    missing = {n: "This field is required." for n in names if not form.get(n, "").strip()}
+    if missing:
+        raise ValidationFailed(fields=missing)
+
+
+@router.get("/signup")
+async def signup_form(request: Request, account: OptionalAccount) -> Response:
+    return render(request, "account/signup.html", {"next": request.query_params.get("next", "")},
+                  form={"email": request.query_params.get("email", "")})
+
+
+@router.post("/signup")
+async def signup(request: Request, session: SessionDep) -> Response:
+    form = await form_data(request)
+    next_url = form.get("next")
+    try:
+        _require(form, "name", "email", "password")
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            email = validate_email(form["email"], check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValidationFailed(fields={"email": "This e-mail address is not valid."}) from exc
+        account = await service.create_account(
+            session, name=form["name"], email=email, password=form["password"], locale=i18n.get_locale()
+        )
+    except FabriqueError as exc:
+        form.pop("password", None)
+        return render(request, "account/signup.html", {"next": next_url}, error=exc, form=form)
+    raw = await service.start_session(session, account, user_agent=request.headers.get("user-agent"))
+    response = redirect(safe_next(next_url, "/spaces/new"), message=_(
+        "Welcome to Fabrique! We sent you an e-mail to confirm your address."))
+    set_session_cookie(response, raw)
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    return render(request, "account/login.html", {"next": request.query_params.get("next", "")})
+
+
+@router.post("/login")
+async def login(request: Request, session: SessionDep) -> Response:
+    form = await form_data(request)
+    next_url = form.get("next")
+    try:
+        _require(form, "email", "password")
+        account_id = await service.authenticate(form["email"], form["password"], ip=client_ip(request))
+    except FabriqueError as exc:
+        form.pop("password", None)
+        return render(request, "account/login.html", {"next": next_url}, error=exc, form=form)
+    account = await session.get(Account, account_id)
+    raw = await service.start_session(session, account, user_agent=request.headers.get("user-agent"))
+    response = redirect(await _after_login_target(session, account, next_url))
+    set_session_cookie(response, raw)
+    if account.locale:
+        response.set_cookie(LANG_COOKIE, account.locale, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, session: SessionDep) -> Response:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        await service.end_session(session, raw)
+    response = redirect("/", message=_("You are logged out."))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/lang")
+async def switch_language(request: Request, account: OptionalAccount, session: SessionDep) -> Response:
+    form = await form_data(request)
+    locale = i18n.normalize_locale(form.get("locale")) or i18n.DEFAULT_LOCALE
+    if account is not None:
+        await service.set_locale(session, account, locale)
+    response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+    response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax",
+                        secure=get_settings().secure_cookies)
+    return response
+
+
+@router.get("/forgot-password")
+async def forgot_form(request: Request) -> Response:
+    return render(request, "account/forgot.html")
+
+
+@router.post("/forgot-password")
+async def forgot(request: Request, session: SessionDep) -> Response:
+    form = await form_data(request)
+    try:
+        _require(form, "email")
+    except FabriqueError as exc:
+        return render(request, "account/forgot.html", error=exc, form=form)
+    await service.request_password_reset(session, form["email"])
+    return render(request, "account/forgot.html", {"sent": True}, form=form)
+
+
+@router.get("/reset-password/{token}")
+async def reset_form(request: Request, token: str, session: SessionDep) -> Response:
+    try:
+        await service.account_for_reset(session, token)
+    except FabriqueError as exc:
+        return render(request, "account/reset.html", {"token": token, "invalid": True}, error=exc,
+                      status_code=exc.status_code)
+    return render(request, "account/reset.html", {"token": token})
+
+
+@router.post("/reset-password/{token}")
+async def reset(request: Request, token: str, session: SessionDep) -> Response:
+    form = await form_data(request)
+    try:
+        _require(form, "password")
+        account = await service.reset_password(session, token, form["password"])
+    except WeakPassword as exc:
+        return render(request, "account/reset.html", {"token": token}, error=exc)
+    except FabriqueError as exc:
+        return render(request, "account/reset.html", {"token": token, "invalid": exc.status_code != 422},
+                      error=exc)
+    raw = await service.start_session(session, account, user_agent=request.headers.get("user-agent"))
+    response = redirect(await _after_login_target(session, account, None),
+                        message=_("Your password has been changed."))
+    set_session_cookie(response, raw)
+    return response
+
+
+@router.get("/verify-email/{token}")
+async def verify(request: Request, token: str, session: SessionDep) -> Response:
+    try:
+        await service.verify_email(session, token)
+    except FabriqueError as exc:
+        return render(request, "errors/error.html", {"error": exc, "status": exc.status_code},
+                      status_code=exc.status_code)
+    return redirect("/", message=_("Thank you, your e-mail address is confirmed."))
+
+
+async def _account_page(request: Request, account: Account, session, **extra) -> Response:
+    tokens = await service.list_api_tokens(session, account)
+    my = await spaces.spaces_of(session, account.id)
+    request.state.my_spaces = my
+    slug_of = {c.space.id: c.space.slug for c in my}
+    ctx = {"tokens": tokens, "choices": my, "slug_of": slug_of, "new_token": None}
+    error = extra.pop("error", None)
+    form = extra.pop("form", None)
+    ctx.update(extra)
+    return render(request, "account/profile.html", ctx, error=error, form=form)
+
+
+@router.get("/account")
+async def profile(request: Request, account: CurrentAccount, session: SessionDep) -> Response:
+    return await _account_page(request, account, session)
+
+
+@router.post("/account/password")
+async def change_password(request: Request, account: CurrentAccount, session: SessionDep) -> Response:
+    form = await form_data(request)
+    try:
+        _require(form, "current_password", "new_password")
+        await service.change_password(session, account, form["current_password"], form["new_password"],
+                                      keep_session=request.cookies.get(SESSION_COOKIE))
+    except FabriqueError as exc:
+        return await _account_page(request, account, session, error=exc, form={}, section="password")
+    return redirect("/account", message=_("Your password has been changed."))
+
+
+@router.post("/account/tokens")
+async def create_token(request: Request, account: CurrentAccount, session: SessionDep) -> Response:
+    form = await form_data(request)
+    try:
+        _require(form, "name")
+        space_id = None
+        if form.get("space"):
+            choices = {c.space.slug: c.space.id for c in await spaces.spaces_of(session, account.id)}
+            if form["space"] not in choices:
+                raise ValidationFailed(fields={"space": "You are not a member of this space."})
+            space_id = choices[form["space"]]
+        days = form.get("expires_in_days", "").strip()
+        expires = timedelta(days=int(days)) if days.isdigit() and int(days) > 0 else None
+        _token, raw = await service.create_api_token(session, account, name=form["name"][:100],
+                                                     space_id=space_id, expires_in=expires)
+    except FabriqueError as exc:
+        return await _account_page(request, account, session, error=exc, form=form, section="tokens")
+    return await _account_page(request, account, session, new_token=raw)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+async def revoke_token(token_id: int, account: CurrentAccount, session: SessionDep) -> Response:
+    await service.revoke_api_token(session, account, token_id)
+    return redirect("/account", message=_("The token has been revoked."))
+
+
+@router.post("/account/verification-email")
+async def resend_verification(account: CurrentAccount, session: SessionDep) -> Response:
+    if account.email_verified_at is None:
+        service.send_verification(session, account)
+    return redirect("/account", message=_("We sent you a new confirmation e-mail."))

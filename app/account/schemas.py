@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AccountCreate(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=256)
+    locale: str | None = Field(default=None, pattern="^(fr|en)$")
+
+
+class AccountRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    email: str
+    locale: str | None
+    email_verified: bool
+    created_at: datetime
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
+
+
+class TokenCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    space: str | None = Field(default=None, max_length=48, description="Limit the token to this space's slug")
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TokenRead(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    space: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+
+class TokenCreated(TokenRead):
+    token: str = Field(description="Shown once: store it now.")
+
+
+class OAuthToken(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int

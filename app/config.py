@@ -1,0 +1,95 @@
+"""Settings, read once from the environment (prefix ``FABRIQUE_``) and validated at start."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[1]
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "placeholder", "dev", "development"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FABRIQUE_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    var_dir: Path = ROOT / "var"
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    default_locale: Literal["fr", "en"] = "fr"
+    default_timezone: str = "Europe/Paris"
+
+    # e-mail: written to var/outbox/ when no SMTP host is set
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Fabrique <no-reply@fabrique.local>"
+
+    session_days: int = Field(default=30, ge=1)
+    login_max_failures: int = 10
+    login_window_minutes: int = 15
+    password_reset_minutes: int = 60
+    invitation_days: int = 14
+    db_pool_size: int = 10
+    db_echo: bool = False
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'fabrique.db'}"
+        if self.env == "production":
+            if not self.secret_key or self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(
+                self.secret_key
+            ) < 32:
+                raise ValueError(
+                    "FABRIQUE_SECRET_KEY must be set to a random value of at least 32 characters in "
+                    "production (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.env == "production" or self.base_url.startswith("https://")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    @property
+    def database_host(self) -> str:
+        if self.is_sqlite:
+            return self.database_url.split("///", 1)[-1]
+        parts = urlsplit(self.database_url)
+        return f"{parts.hostname}:{parts.port or 5432}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or in development one generated once into var/secret_key."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

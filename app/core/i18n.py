@@ -1,0 +1,128 @@
+"""Translations and locale-aware formatting.
+
+The current locale lives in a context variable set once per request (or job) by the edge; code
+below the edge calls ``_()`` and gets the string in the caller's language. Module-level strings
+use ``lazy_gettext`` (``_l``) so they are translated when rendered, not when imported.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_currency, format_decimal
+from babel.support import LazyProxy, NullTranslations, Translations
+
+LOCALES = ("fr", "en")
+DEFAULT_LOCALE = "fr"
+TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "frontend" / "translations"
+
+_locale: contextvars.ContextVar[str] = contextvars.ContextVar("fabrique_locale", default=DEFAULT_LOCALE)
+
+
+def normalize_locale(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip().lower().replace("_", "-").split("-")[0]
+    return value if value in LOCALES else None
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    # Source strings are written in English; French is a catalogue like any other.
+    if locale == "en":
+        return NullTranslations()
+    return Translations.load(str(TRANSLATIONS_DIR), [locale], domain="messages")
+
+
+def get_locale() -> str:
+    return _locale.get()
+
+
+def set_locale(locale: str | None) -> contextvars.Token:
+    return _locale.set(normalize_locale(locale) or DEFAULT_LOCALE)
+
+
+@contextmanager
+def use_locale(locale: str | None) -> Iterator[None]:
+    token = set_locale(locale)
+    try:
+        yield
+    finally:
+        _locale.reset(token)
+
+
+def gettext(message: str, **params: object) -> str:
+    text = translations(get_locale()).gettext(message)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    text = translations(get_locale()).ngettext(singular, plural, n)
+    return text % {"num": n, **params}
+
+
+def lazy_gettext(message: str, **params: object) -> LazyProxy:
+    return LazyProxy(gettext, message, enable_cache=False, **params)
+
+
+_ = gettext
+_l = lazy_gettext
+
+
+def accept_language(header: str | None) -> str | None:
+    """Best supported locale from an Accept-Language header, honouring q-values."""
+    if not header:
+        return None
+    choices: list[tuple[float, str]] = []
+    for part in header.split(","):
+        lang, _sep, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        loc = normalize_locale(lang)
+        if loc:
+            choices.append((weight, loc))
+    choices.sort(key=lambda c: -c[0])
+    return choices[0][1] if choices else None
+
+
+# -- formatting for the space's locale and timezone -------------------------------------------
+
+def format_money(cents: int, currency: str = "EUR", locale: str | None = None) -> str:
+    return format_currency(Decimal(cents) / 100, currency, locale=locale or get_locale())
+
+
+def format_number(value: int | float | Decimal, locale: str | None = None) -> str:
+    return format_decimal(value, locale=locale or get_locale())
+
+
+def to_local(value: datetime, tz: str) -> datetime:
+    return value.astimezone(ZoneInfo(tz))
+
+
+def format_dt(value: datetime, tz: str, fmt: str = "medium", locale: str | None = None) -> str:
+    return format_datetime(value, fmt, tzinfo=ZoneInfo(tz), locale=locale or get_locale())
+
+
+def format_day(value: date | datetime, tz: str | None = None, fmt: str = "full", locale: str | None = None) -> str:
+    if isinstance(value, datetime) and tz:
+        value = value.astimezone(ZoneInfo(tz))
+    return format_date(value, fmt, locale=locale or get_locale())
+
+
+def format_hour(value: datetime, tz: str, locale: str | None = None) -> str:
+    return format_time(value, "short", tzinfo=ZoneInfo(tz), locale=locale or get_locale())
+
+
+def locale_display_name(code: str) -> str:
+    return Locale.parse(code).get_display_name(code).capitalize()

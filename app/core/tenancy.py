@@ -1,0 +1,99 @@
+"""Tenant scoping, enforced by the ORM itself.
+
+Every tenant table inherits ``SpaceScoped`` (a ``space_id`` column). A session carries the space it
+works for in ``session.info``; every ORM statement touching a space-scoped model is filtered to
+that space, and one issued with no scope active *raises* (the idea of pretix's django-scopes): a
+forgotten filter is a crash in tests, never a silent cross-tenant read. Platform code that must
+see all spaces says so explicitly with ``all_spaces(session)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlmodel import Field, SQLModel
+
+from app.core.errors import TenantScopeMissing
+
+SCOPE_KEY = "space_id"
+ALL_SPACES_KEY = "all_spaces"
+
+
+class SpaceScoped(SQLModel):
+    space_id: int = Field(foreign_key="space.id", index=True, ondelete="CASCADE")
+
+
+def set_scope(session: Any, space_id: int) -> None:
+    _info(session)[SCOPE_KEY] = space_id
+
+
+def current_scope(session: Any) -> int | None:
+    return _info(session).get(SCOPE_KEY)
+
+
+def require_scope(session: Any) -> int:
+    space_id = current_scope(session)
+    if space_id is None:
+        raise TenantScopeMissing("no space scope is active on this session")
+    return space_id
+
+
+@contextmanager
+def all_spaces(session: Any) -> Iterator[None]:
+    """Explicitly lift the scope check, for platform-level code (operators, cron fan-out)."""
+    info = _info(session)
+    previous = info.get(ALL_SPACES_KEY, False)
+    info[ALL_SPACES_KEY] = True
+    try:
+        yield
+    finally:
+        info[ALL_SPACES_KEY] = previous
+
+
+def _info(session: Any) -> dict:
+    # AsyncSession and Session share the same info dict.
+    return session.info
+
+
+def _is_scoped(mapper: Any) -> bool:
+    return isinstance(mapper.class_, type) and issubclass(mapper.class_, SpaceScoped)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_orm_statements(state: ORMExecuteState) -> None:
+    if state.is_column_load or state.is_relationship_load:
+        return
+    if not any(_is_scoped(m) for m in state.all_mappers):
+        return
+    info = state.session.info
+    if info.get(ALL_SPACES_KEY) or state.execution_options.get(ALL_SPACES_KEY):
+        return
+    space_id = info.get(SCOPE_KEY)
+    if space_id is None:
+        names = ", ".join(sorted(m.class_.__name__ for m in state.all_mappers if _is_scoped(m)))
+        raise TenantScopeMissing(f"query on {names} with no space scope active")
+    state.statement = state.statement.options(*(
+        with_loader_criteria(m.class_, lambda cls: cls.space_id == space_id, include_aliases=True)
+        for m in state.all_mappers if _is_scoped(m)
+    ))
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
+    space_id = session.info.get(SCOPE_KEY)
+    lifted = session.info.get(ALL_SPACES_KEY)
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, SpaceScoped):
+            continue
+        if obj.space_id is None:
+            if space_id is None:
+                raise TenantScopeMissing(f"new {type(obj).__name__} with no space scope active")
+            obj.space_id = space_id
+        elif space_id is not None and obj.space_id != space_id and not lifted:
+            raise TenantScopeMissing(
+                f"{type(obj).__name__} of space {obj.space_id} written in the scope of space {space_id}"
+            )

@@ -1,0 +1,254 @@
+"""The request edge: one transaction per request, templates, forms, flashes.
+
+``TxRoute`` wraps every endpoint in a transaction: it commits when the response is a success and
+rolls back otherwise (a form re-rendered with errors leaves no partial write), then dispatches
+the jobs buffered during the request. Routers are built with ``api_router()`` / ``page_router()``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import ROOT, get_settings
+from app.core import db, i18n, jobs
+from app.core.errors import FabriqueError
+from app.core.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, csrf_token_valid, new_csrf_token
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FLASH_COOKIE = "fabrique_flash"
+LANG_COOKIE = "fabrique_lang"
+
+
+class TxRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def transactional(request: Request) -> Response:
+            token = db.set_write_intent(request.method not in SAFE_METHODS)
+            try:
+                async with db.sessionmaker()() as session:
+                    request.state.session = session
+                    try:
+                        response = await handler(request)
+                    except BaseException:
+                        jobs.discard(session)
+                        # Keep loaded objects readable for the error page rendered after us.
+                        session.expunge_all()
+                        await session.rollback()
+                        raise
+                    if response.status_code < 400:
+                        await session.commit()
+                        await jobs.dispatch(session)
+                    else:
+                        jobs.discard(session)
+                        await session.rollback()
+                    return response
+            finally:
+                db._write_intent.reset(token)
+
+        return transactional
+
+
+def api_router(**kwargs: Any) -> APIRouter:
+    return APIRouter(route_class=TxRoute, **kwargs)
+
+
+async def get_session(request: Request) -> AsyncSession:
+    return request.state.session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+# -- templates ----------------------------------------------------------------------------------
+
+def _raw_gettext(message: str) -> str:
+    return i18n.translations(i18n.get_locale()).gettext(message)
+
+
+def _raw_ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.translations(i18n.get_locale()).ngettext(singular, plural, n)
+
+
+templates = Jinja2Templates(env=jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(ROOT / "frontend" / "templates")),
+    extensions=["jinja2.ext.i18n"],
+    autoescape=jinja2.select_autoescape(["html", "xml"]),
+))
+templates.env.install_gettext_callables(_raw_gettext, _raw_ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates.env.globals.update(
+    get_locale=i18n.get_locale,
+    LOCALES=i18n.LOCALES,
+    locale_name=i18n.locale_display_name,
+)
+templates.env.filters.update(
+    money=lambda cents, currency="EUR": i18n.format_money(cents, currency),
+    number=i18n.format_number,
+    dt=lambda value, tz, fmt="medium": i18n.format_dt(value, tz, fmt) if value else "",
+    day=lambda value, tz=None, fmt="full": i18n.format_day(value, tz, fmt) if value else "",
+    hour=lambda value, tz: i18n.format_hour(value, tz) if value else "",
+)
+
+
+# Domains add their pages to the space navigation with register_space_nav(); the menu shows
+# only what the caller's role permits.
+_SPACE_NAV: list[tuple[int, str | None, Any, str]] = []
+
+
+def register_space_nav(order: int, perm: str | None, label: Any, suffix: str) -> None:
+    _SPACE_NAV.append((order, perm, label, suffix))
+    _SPACE_NAV.sort(key=lambda item: item[0])
+
+
+def space_nav_items(ctx: Any) -> list[dict[str, str]]:
+    return [
+        {"url": f"/s/{ctx.space.slug}/{suffix}", "label": str(label)}
+        for _order, perm, label, suffix in _SPACE_NAV
+        if perm is None or ctx.can(perm)
+    ]
+
+
+templates.env.globals["space_nav_items"] = space_nav_items
+
+
+def _install_domain_helpers() -> None:
+    from app.core.permissions import role_label, role_plural
+
+    templates.env.globals.update(role_label=role_label, role_plural=role_plural)
+    templates.env.filters.update(
+        pair=lambda value: (value, value),
+        role_option=lambda value: (value, role_label(value)),
+    )
+
+
+_install_domain_helpers()
+
+
+def csrf_token(request: Request) -> str:
+    token = getattr(request.state, "csrf_token", None)
+    if token is None:
+        existing = request.cookies.get(CSRF_COOKIE)
+        token = existing if existing and csrf_token_valid(existing, existing) else new_csrf_token()
+        request.state.csrf_token = token
+    return token
+
+
+def _flash_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(get_settings().resolved_secret_key(), salt="flash")
+
+
+def flash(response: Response, message: str, category: str = "success") -> None:
+    response.set_cookie(
+        FLASH_COOKIE, _flash_serializer().dumps([category, message]), httponly=True, samesite="lax",
+        secure=get_settings().secure_cookies, max_age=60,
+    )
+
+
+def _pop_flash(request: Request) -> tuple[str, str] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        category, message = _flash_serializer().loads(raw)
+    except (BadSignature, ValueError):
+        return None
+    request.state.flash_consumed = True
+    return category, message
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    error: FabriqueError | None = None,
+    form: Any = None,
+) -> HTMLResponse:
+    ctx: dict[str, Any] = {
+        "request": request,
+        "csrf_token": csrf_token(request),
+        "csrf_field": CSRF_FIELD,
+        "flash": _pop_flash(request),
+        "account": getattr(request.state, "account", None),
+        "space_ctx": getattr(request.state, "space_ctx", None),
+        "my_spaces": getattr(request.state, "my_spaces", []),
+        "errors": {},
+        "form": {},
+        "error_message": None,
+    }
+    if form is not None:
+        ctx["form"] = dict(form)
+    if error is not None:
+        ctx["errors"] = error.translated_fields()
+        ctx["error_message"] = error.translated_message()
+        status_code = error.status_code if status_code == 200 else status_code
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    finish_page_response(request, response)
+    return response
+
+
+def finish_page_response(request: Request, response: Response) -> None:
+    settings = get_settings()
+    token = getattr(request.state, "csrf_token", None)
+    if token and request.cookies.get(CSRF_COOKIE) != token:
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies)
+    if getattr(request.state, "flash_consumed", False):
+        response.delete_cookie(FLASH_COOKIE)
+
+
+def redirect(url: str, *, message: str | None = None, category: str = "success") -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if message:
+        flash(response, message, category)
+    return response
+
+
+class CsrfFailed(FabriqueError):
+    status_code = 403
+    code = "csrf_failed"
+    message = "This form has expired or was not sent from Fabrique. Reload the page and try again."
+
+
+async def csrf_protect(request: Request) -> None:
+    """Every unsafe page request must echo the signed CSRF cookie, in the form or a header."""
+    if request.method in SAFE_METHODS:
+        return
+    cookie = request.cookies.get(CSRF_COOKIE)
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            submitted = value if isinstance(value, str) else None
+    if not csrf_token_valid(cookie, submitted):
+        raise CsrfFailed()
+
+
+def page_router(**kwargs: Any) -> APIRouter:
+    deps = list(kwargs.pop("dependencies", []))
+    return APIRouter(
+        route_class=TxRoute, include_in_schema=False, default_response_class=HTMLResponse,
+        dependencies=[Depends(csrf_protect), *deps], **kwargs,
+    )
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,165 @@
+"""create_app(): middleware, lifespan, routers and error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.config import ROOT, get_settings
+from app.core import db, jobs
+from app.core.errors import FabriqueError, NotAuthenticated, NotFound, SpaceSuspended
+from app.core.i18n import gettext
+from app.core.middleware import LocaleAndSecurityMiddleware
+
+log = logging.getLogger("fabrique")
+
+API_PREFIXES = ("/api/", "/healthz", "/readyz", "/openapi.json")
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(API_PREFIXES) or "application/json" in request.headers.get("accept", "") and \
+        "text/html" not in request.headers.get("accept", "")
+
+
+def _json_error(exc: FabriqueError) -> JSONResponse:
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers or None)
+
+
+def _page_error(request: Request, exc: FabriqueError) -> Response:
+    from app.core.web import render
+
+    if isinstance(exc, NotAuthenticated):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    template = "errors/suspended.html" if isinstance(exc, SpaceSuspended) else "errors/error.html"
+    return render(request, template, {"error": exc, "status": exc.status_code}, status_code=exc.status_code)
+
+
+_VALIDATION_MESSAGES = {
+    "missing": "This field is required.",
+    "string_too_short": "This value is too short.",
+    "string_too_long": "This value is too long.",
+    "value_error": "This value is not valid.",
+    "string_pattern_mismatch": "This value is not in the expected format.",
+    "extra_forbidden": "This field is not expected.",
+    "int_parsing": "A whole number is expected.",
+    "datetime_parsing": "A date and time is expected (ISO 8601).",
+    "datetime_from_date_parsing": "A date and time is expected (ISO 8601).",
+    "enum": "This value is not one of the allowed choices.",
+}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db.init_engine(settings)
+        queue: Any
+        if settings.redis_url:
+            from arq import create_pool
+
+            from workers.settings import redis_settings
+
+            queue = await create_pool(redis_settings(settings.redis_url))
+            jobs.set_queue(queue)
+        else:
+            from workers.inline import default_queue
+
+            queue = default_queue()
+            jobs.set_queue(queue)
+            queue.start_cron()
+        app.state.queue = queue
+        try:
+            yield
+        finally:
+            if settings.redis_url:
+                await queue.aclose()
+            else:
+                await queue.close()
+            jobs.set_queue(None)
+            await db.dispose_engine()
+
+    app = FastAPI(
+        title="Fabrique",
+        version="0.1.0",
+        description="Operations platform for coworking spaces and tiers-lieux. "
+        "Authenticate with a personal access token or the OAuth2 password flow (Authorize button).",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(LocaleAndSecurityMiddleware)
+
+    @app.exception_handler(FabriqueError)
+    async def fabrique_error(request: Request, exc: FabriqueError) -> Response:
+        return _json_error(exc) if _wants_json(request) else _page_error(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields: dict[str, str] = {}
+        for err in exc.errors():
+            name = _field_name(tuple(err.get("loc", ())))
+            msgid = _VALIDATION_MESSAGES.get(err.get("type", ""), None)
+            fields.setdefault(name, gettext(msgid) if msgid else err.get("msg", ""))
+        body = {"error": {"code": "validation_error", "message": gettext("Some fields are not valid."),
+                          "fields": fields}}
+        if _wants_json(request):
+            return JSONResponse(body, status_code=422)
+        return _page_error(request, NotFound()) if any(
+            e.get("loc", ("",))[0] == "path" for e in exc.errors()
+        ) else _page_error(request, FabriqueError("This request is not valid.", code="validation_error"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            err: FabriqueError = NotFound()
+        elif exc.status_code == 405:
+            err = FabriqueError("This method is not allowed here.", code="method_not_allowed")
+            err.status_code = 405  # type: ignore[misc]
+        else:
+            err = FabriqueError(str(exc.detail), code="http_error")
+            err.status_code = exc.status_code  # type: ignore[misc]
+        return _json_error(err) if _wants_json(request) else _page_error(request, err)
+
+    @app.exception_handler(Exception)
+    async def unhandled(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        err = FabriqueError("Something went wrong on our side. The team has been told.", code="internal_error")
+        err.status_code = 500  # type: ignore[misc]
+        return _json_error(err) if _wants_json(request) else _page_error(request, err)
+
+    from app.core.health import router as health_router
+
+    app.include_router(health_router)
+    for router in _routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(ROOT / "frontend" / "static")), name="static")
+    return app
+
+
+def _routers() -> list:
+    from app.account.api import router as account_api
+    from app.account.pages import router as account_pages
+    from app.platform.api import router as platform_api
+    from app.platform.pages import router as platform_pages
+    from app.space.api import router as space_api
+    from app.space.pages import router as space_pages
+
+    return [account_api, space_api, platform_api, account_pages, space_pages, platform_pages]

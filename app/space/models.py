@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.clock import now
+from app.core.tenancy import SpaceScoped
+
+
+class Role(StrEnum):
+    owner = "owner"
+    manager = "manager"
+    animator = "animator"
+    member = "member"
+
+
+class Space(SQLModel, table=True):
+    """A tenant: one coworking space or tiers-lieu."""
+
+    __tablename__ = "space"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=48, unique=True, index=True)
+    name: str = Field(max_length=120)
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    locale: str = Field(default="fr", max_length=5)
+    currency: str = Field(default="EUR", max_length=3)
+    legal_form: str | None = Field(default=None, max_length=32)
+    legal_name: str | None = Field(default=None, max_length=200)
+    siret: str | None = Field(default=None, max_length=14)
+    vat_status: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=300)
+    suspended_at: datetime | None = None
+    suspended_reason: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=now)
+
+
+class SpaceMember(SpaceScoped, table=True):
+    """An account's membership of a space, with its role."""
+
+    __tablename__ = "space_member"
+    __table_args__ = (UniqueConstraint("space_id", "account_id", name="uq_space_member_account"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
+    role: str = Field(default=Role.member, max_length=16)
+    tags: str = Field(default="", max_length=500)  # comma-separated, e.g. "laser-trained"
+    created_at: datetime = Field(default_factory=now)
+
+    @property
+    def tag_set(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.tags.split(",") if t.strip())
+
+
+class Invitation(SpaceScoped, table=True):
+    __tablename__ = "invitation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, index=True)
+    role: str = Field(default=Role.member, max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    invited_by_id: int | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=now)
+    expires_at: datetime
+    accepted_at: datetime | None = None
+    accepted_by_id: int | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
+    revoked_at: datetime | None = None

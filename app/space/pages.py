@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from app.account.deps import CurrentAccount, OptionalAccount
+from app.audit.service import action_label, list_space_entries
+from app.core.errors import FabriqueError, ValidationFailed
+from app.core.i18n import _, _l
+from app.core.permissions import Perm
+from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
+from app.space import service
+from app.space.deps import AuditView, MemberManage, MemberView, SpaceManage, SpaceView
+from app.space.models import Role
+
+router = page_router()
+
+register_space_nav(80, Perm.member_view, _l("People"), "members")
+register_space_nav(90, Perm.space_manage, _l("Settings"), "settings")
+register_space_nav(95, Perm.audit_view, _l("Activity log"), "audit")
+
+LEGAL_FIELDS = ("legal_form", "legal_name", "siret", "vat_status", "address")
+
+
+async def _remember_spaces(request: Request, session, account) -> None:
+    request.state.my_spaces = await service.spaces_of(session, account.id)
+
+
+def _legal(form: dict[str, str]) -> dict[str, str | None]:
+    values = {k: (form.get(k) or "").strip() or None for k in LEGAL_FIELDS}
+    if values["siret"]:
+        values["siret"] = values["siret"].replace(" ", "")
+        if not (values["siret"].isdigit() and len(values["siret"]) == 14):
+            raise ValidationFailed(fields={"siret": "A SIRET number has 14 digits."})
+    if values["legal_form"] not in (None, "association", "company", "public", "other"):
+        values["legal_form"] = None
+    if values["vat_status"] not in (None, "subject", "exempt", "franchise"):
+        values["vat_status"] = None
+    return values
+
+
+@router.get("/spaces/new")
+async def new_space_form(request: Request, account: CurrentAccount, session: SessionDep) -> Response:
+    await _remember_spaces(request, session, account)
+    return render(request, "manage/space_new.html", {"timezones": sorted(service.TIMEZONES)},
+                  form={"timezone": "Europe/Paris", "locale": "fr"})
+
+
+@router.post("/spaces/new")
+async def create_space(request: Request, account: CurrentAccount, session: SessionDep) -> Response:
+    form = await form_data(request)
+    try:
+        if len(form.get("name", "").strip()) < 2:
+            raise ValidationFailed(fields={"name": "Give the space a name (at least 2 characters)."})
+        locale = form.get("locale") if form.get("locale") in ("fr", "en") else "fr"
+        space, _member = await service.create_space(
+            session, account, name=form["name"], slug=form.get("slug") or None,
+            timezone=form.get("timezone") or "Europe/Paris", locale=locale, **_legal(form),
+        )
+    except FabriqueError as exc:
+        await _remember_spaces(request, session, account)
+        return render(request, "manage/space_new.html", {"timezones": sorted(service.TIMEZONES)},
+                      error=exc, form=form)
+    return redirect(f"/s/{space.slug}", message=_("Your space is ready. Invite your team!"))
+
+
+@router.get("/s/{slug}")
+async def space_home(request: Request, ctx: SpaceView, session: SessionDep) -> Response:
+    await _remember_spaces(request, session, ctx.account)
+    members = await service.list_members(session) if ctx.can(Perm.member_view) else []
+    invitations = await service.pending_invitations(session) if ctx.can(Perm.member_manage) else []
+    counts = {r.value: sum(1 for m in members if m.member.role == r) for r in Role}
+    return render(request, "manage/home.html", {"ctx": ctx, "counts": counts, "invitations": invitations})
+
+
+@router.get("/s/{slug}/members")
+async def members_page(request: Request, ctx: MemberView, session: SessionDep) -> Response:
+    return await _members(request, ctx, session)
+
+
+async def _members(request: Request, ctx, session, **extra) -> Response:
+    await _remember_spaces(request, session, ctx.account)
+    q = request.query_params.get("q") or None
+    rows = await service.list_members(session, q=q)
+    invitations = await service.pending_invitations(session) if ctx.can(Perm.member_manage) else []
+    grantable = [r for r in Role if r != Role.owner or ctx.can(Perm.owner_manage)]
+    error = extra.pop("error", None)
+    form = extra.pop("form", None)
+    return render(request, "manage/members.html", {
+        "ctx": ctx, "rows": rows, "invitations": invitations, "roles": list(Role), "grantable": grantable,
+        "q": q or "", **extra,
+    }, error=error, form=form)
+
+
+@router.post("/s/{slug}/members/invite")
+async def invite(request: Request, ctx: MemberManage, session: SessionDep) -> Response:
+    form = await form_data(request)
+    try:
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            email = validate_email(form.get("email", ""), check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValidationFailed(fields={"email": "This e-mail address is not valid."}) from exc
+        try:
+            role = Role(form.get("role", "member"))
+        except ValueError as exc:
+            raise ValidationFailed(fields={"role": "Choose a role."}) from exc
+        await service.invite(session, ctx.space, ctx.account, ctx.role, email=email, role=role)
+    except FabriqueError as exc:
+        return await _members(request, ctx, session, error=exc, form=form)
+    return redirect(f"/s/{ctx.space.slug}/members", message=_("Invitation sent to %(email)s.") % {"email": email})
+
+
+@router.post("/s/{slug}/members/{member_id}/role")
+async def change_role(request: Request, member_id: int, ctx: MemberManage, session: SessionDep) -> Response:
+    member = await service.get_member(session, member_id)
+    form = await form_data(request)
+    try:
+        try:
+            role = Role(form.get("role", ""))
+        except ValueError as exc:
+            raise ValidationFailed(fields={"role": "Choose a role."}) from exc
+        await service.change_role(session, ctx.space, ctx.account, ctx.role, member, role)
+    except FabriqueError as exc:
+        return await _members(request, ctx, session, error=exc)
+    return redirect(f"/s/{ctx.space.slug}/members", message=_("The role has been changed."))
+
+
+@router.post("/s/{slug}/members/{member_id}/remove")
+async def remove(request: Request, member_id: int, ctx: MemberManage, session: SessionDep) -> Response:
+    member = await service.get_member(session, member_id)
+    try:
+        await service.remove_member(session, ctx.space, ctx.account, ctx.role, member)
+    except FabriqueError as exc:
+        return await _members(request, ctx, session, error=exc)
+    if member.account_id == ctx.account.id:
+        return redirect("/", message=_("You have left the space."))
+    return redirect(f"/s/{ctx.space.slug}/members", message=_("The person has been removed from the space."))
+
+
+@router.post("/s/{slug}/invitations/{invitation_id}/revoke")
+async def revoke(invitation_id: int, ctx: MemberManage, session: SessionDep) -> Response:
+    await service.revoke_invitation(session, ctx.space, ctx.account, invitation_id)
+    return redirect(f"/s/{ctx.space.slug}/members", message=_("The invitation has been revoked."))
+
+
+@router.get("/s/{slug}/settings")
+async def settings_form(request: Request, ctx: SpaceManage, session: SessionDep) -> Response:
+    await _remember_spaces(request, session, ctx.account)
+    s = ctx.space
+    form = {k: getattr(s, k) or "" for k in ("name", "timezone", "locale", *LEGAL_FIELDS)}
+    return render(request, "manage/settings.html", {"ctx": ctx, "timezones": sorted(service.TIMEZONES)}, form=form)
+
+
+@router.post("/s/{slug}/settings")
+async def save_settings(request: Request, ctx: SpaceManage, session: SessionDep) -> Response:
+    form = await form_data(request)
+    try:
+        if len(form.get("name", "").strip()) < 2:
+            raise ValidationFailed(fields={"name": "Give the space a name (at least 2 characters)."})
+        await service.update_space(
+            session, ctx.space, ctx.account, name=form["name"].strip(), timezone=form.get("timezone") or None,
+            locale=form.get("locale") if form.get("locale") in ("fr", "en") else None, **_legal(form),
+        )
+    except FabriqueError as exc:
+        await _remember_spaces(request, session, ctx.account)
+        return render(request, "manage/settings.html", {"ctx": ctx, "timezones": sorted(service.TIMEZONES)},
+                      error=exc, form=form)
+    return redirect(f"/s/{ctx.space.slug}/settings", message=_("Settings saved."))
+
+
+@router.get("/s/{slug}/audit")
+async def audit_page(request: Request, ctx: AuditView, session: SessionDep) -> Response:
+    await _remember_spaces(request, session, ctx.account)
+    try:
+        page = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        page = 1
+    entries, total = await list_space_entries(session, ctx.space.id, limit=50, offset=(page - 1) * 50)
+    actors = {r.account.id: r.account.name for r in await service.list_members(session)}
+    return render(request, "manage/audit.html", {
+        "ctx": ctx, "entries": entries, "total": total, "page": page, "pages": max(1, (total + 49) // 50),
+        "label": action_label, "actors": actors,
+    })
+
+
+@router.get("/invitations/{token}")
+async def invitation_page(request: Request, token: str, account: OptionalAccount, session: SessionDep) -> Response:
+    try:
+        invitation, space = await service.find_invitation(session, token)
+    except FabriqueError as exc:
+        return render(request, "errors/error.html", {"error": exc, "status": exc.status_code},
+                      status_code=exc.status_code)
+    if account:
+        await _remember_spaces(request, session, account)
+    return render(request, "account/invitation.html", {"invitation": invitation, "space": space, "token": token})
+
+
+@router.post("/invitations/{token}/accept")
+async def accept(request: Request, token: str, account: CurrentAccount, session: SessionDep) -> Response:
+    try:
+        space, _member = await service.accept_invitation(session, token, account)
+    except FabriqueError as exc:
+        return render(request, "errors/error.html", {"error": exc, "status": exc.status_code},
+                      status_code=exc.status_code)
+    return redirect(f"/s/{space.slug}", message=_("Welcome to %(space)s!") % {"space": space.name})

@@ -1,0 +1,310 @@
+"""Spaces, their people and invitations."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import available_timezones
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.account.models import Account
+from app.account.service import get_by_email, normalize_email
+from app.audit.service import log_action
+from app.config import get_settings
+from app.core import clock, security
+from app.core.errors import NotFound, PermissionDenied
+from app.core.mail import queue_email
+from app.core.permissions import Perm, has_perm
+from app.core.tenancy import all_spaces, require_scope, set_scope
+from app.space.errors import (
+    AlreadyMember,
+    InvalidTimezone,
+    InvitationInvalid,
+    LastOwner,
+    SlugInvalid,
+    SlugReserved,
+    SlugTaken,
+)
+from app.space.models import Invitation, Role, Space, SpaceMember
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,46})[a-z0-9]$")
+RESERVED_SLUGS = frozenset({
+    "api", "static", "docs", "redoc", "admin", "platform", "login", "logout", "signup", "account",
+    "accounts", "spaces", "space", "s", "p", "invitations", "invite", "healthz", "readyz", "openapi",
+    "openapi-json", "reset-password", "forgot-password", "verify-email", "lang", "help", "about", "www",
+    "mail", "app", "assets", "media", "public", "feeds", "ics", "calendar", "settings", "new", "fabrique",
+    "support", "status", "root", "system", "webhooks", "stripe", "billing", "favicon-ico", "robots-txt",
+})
+TIMEZONES = frozenset(available_timezones())
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()
+    return text[:48].strip("-")
+
+
+def validate_slug(slug: str) -> str:
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug) or "--" in slug:
+        raise SlugInvalid()
+    if slug in RESERVED_SLUGS:
+        raise SlugReserved()
+    return slug
+
+
+def validate_timezone(tz: str) -> str:
+    if tz not in TIMEZONES:
+        raise InvalidTimezone()
+    return tz
+
+
+async def get_space(session: AsyncSession, slug: str) -> Space:
+    space = (await session.exec(select(Space).where(Space.slug == slug))).first()
+    if space is None:
+        raise NotFound()
+    return space
+
+
+async def create_space(
+    session: AsyncSession, owner: Account, *, name: str, slug: str | None = None,
+    timezone: str = "Europe/Paris", locale: str = "fr", **legal: str | None,
+) -> tuple[Space, SpaceMember]:
+    slug = validate_slug(slug or slugify(name))
+    validate_timezone(timezone)
+    if (await session.exec(select(Space.id).where(Space.slug == slug))).first() is not None:
+        raise SlugTaken()
+    space = Space(name=name.strip(), slug=slug, timezone=timezone, locale=locale,
+                  **{k: (v or None) for k, v in legal.items()})
+    session.add(space)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise SlugTaken() from exc
+    set_scope(session, space.id)
+    member = SpaceMember(space_id=space.id, account_id=owner.id, role=Role.owner)
+    session.add(member)
+    await session.flush()
+    log_action(session, "space.created", space_id=space.id, actor_id=owner.id, obj=space, slug=slug)
+    return space, member
+
+
+async def update_space(session: AsyncSession, space: Space, actor: Account, **changes: object) -> Space:
+    if "timezone" in changes and changes["timezone"]:
+        validate_timezone(str(changes["timezone"]))
+    changed = {}
+    for key, value in changes.items():
+        if value is not None and getattr(space, key) != value:
+            setattr(space, key, value)
+            changed[key] = value
+    if changed:
+        session.add(space)
+        log_action(session, "space.updated", space_id=space.id, actor_id=actor.id, obj=space,
+                   fields=",".join(sorted(changed)))
+    return space
+
+
+@dataclass
+class SpaceChoice:
+    space: Space
+    role: str
+
+
+async def spaces_of(session: AsyncSession, account_id: int) -> list[SpaceChoice]:
+    """Every space the account belongs to: a cross-space query, so the scope is lifted knowingly."""
+    with all_spaces(session):
+        rows = await session.exec(
+            select(Space, SpaceMember.role).join(SpaceMember, col(SpaceMember.space_id) == Space.id)
+            .where(SpaceMember.account_id == account_id).order_by(Space.name)
+        )
+        return [SpaceChoice(space, role) for space, role in rows.all()]
+
+
+async def membership(session: AsyncSession, account_id: int) -> SpaceMember | None:
+    require_scope(session)
+    return (await session.exec(select(SpaceMember).where(SpaceMember.account_id == account_id))).first()
+
+
+@dataclass
+class MemberRow:
+    member: SpaceMember
+    account: Account
+
+
+async def list_members(session: AsyncSession, *, role: str | None = None, q: str | None = None) -> list[MemberRow]:
+    require_scope(session)
+    stmt = select(SpaceMember, Account).join(Account, col(Account.id) == SpaceMember.account_id)
+    if role:
+        stmt = stmt.where(SpaceMember.role == role)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(func.lower(Account.name).like(like) | func.lower(Account.email).like(like))
+    rows = await session.exec(stmt.order_by(func.lower(Account.name)))
+    return [MemberRow(m, a) for m, a in rows.all()]
+
+
+async def get_member(session: AsyncSession, member_id: int) -> SpaceMember:
+    member = (await session.exec(select(SpaceMember).where(SpaceMember.id == member_id))).first()
+    if member is None:
+        raise NotFound()
+    return member
+
+
+def _check_can_grant(actor_role: str, role: str) -> None:
+    if role == Role.owner and not has_perm(actor_role, Perm.owner_manage):
+        raise PermissionDenied("Only an owner can give or take away the owner role.")
+
+
+async def _owner_count(session: AsyncSession) -> int:
+    return (await session.exec(
+        select(func.count()).select_from(SpaceMember).where(SpaceMember.role == Role.owner)
+    )).one()
+
+
+async def change_role(
+    session: AsyncSession, space: Space, actor: Account, actor_role: str, member: SpaceMember, role: Role
+) -> SpaceMember:
+    role = Role(role)
+    if member.role == role:
+        return member
+    _check_can_grant(actor_role, role)
+    _check_can_grant(actor_role, member.role)
+    if member.role == Role.owner and await _owner_count(session) <= 1:
+        raise LastOwner()
+    old = member.role
+    member.role = role
+    session.add(member)
+    log_action(session, "member.role_changed", space_id=space.id, actor_id=actor.id, obj=member,
+               old=old, new=role.value)
+    return member
+
+
+async def remove_member(
+    session: AsyncSession, space: Space, actor: Account, actor_role: str, member: SpaceMember
+) -> None:
+    _check_can_grant(actor_role, member.role)
+    if member.role == Role.owner and await _owner_count(session) <= 1:
+        raise LastOwner()
+    await session.delete(member)
+    log_action(session, "member.removed", space_id=space.id, actor_id=actor.id, obj=member,
+               account_id=member.account_id)
+
+
+async def set_member_tags(session: AsyncSession, space: Space, actor: Account, member: SpaceMember,
+                          tags: list[str]) -> SpaceMember:
+    member.tags = ",".join(sorted({t.strip().lower() for t in tags if t.strip()}))[:500]
+    session.add(member)
+    log_action(session, "member.tags_changed", space_id=space.id, actor_id=actor.id, obj=member, tags=member.tags)
+    return member
+
+
+# -- invitations --------------------------------------------------------------------------------------
+
+async def invite(
+    session: AsyncSession, space: Space, actor: Account, actor_role: str, *, email: str, role: Role
+) -> tuple[Invitation, str]:
+    """Invite someone by e-mail; the e-mailed link carries a token shown nowhere else."""
+    email = normalize_email(email)
+    role = Role(role)
+    _check_can_grant(actor_role, role)
+    existing = await get_by_email(session, email)
+    if existing and await membership(session, existing.id):
+        raise AlreadyMember()
+    raw = security.new_token()
+    invitation = Invitation(
+        email=email, role=role, token_hash=security.hash_token(raw), invited_by_id=actor.id,
+        expires_at=clock.now() + timedelta(days=get_settings().invitation_days),
+    )
+    session.add(invitation)
+    await session.flush()
+    log_action(session, "member.invited", space_id=space.id, actor_id=actor.id, obj=invitation,
+               email=email, role=role.value)
+    queue_email(session, email, "invitation", {
+        "space_name": space.name, "inviter": actor.name, "role": role.value,
+        "url": f"{get_settings().base_url}/invitations/{raw}",
+        "days": get_settings().invitation_days,
+    }, locale=existing.locale if existing and existing.locale else space.locale)
+    return invitation, raw
+
+
+async def pending_invitations(session: AsyncSession) -> list[Invitation]:
+    require_scope(session)
+    rows = await session.exec(
+        select(Invitation).where(
+            col(Invitation.accepted_at).is_(None), col(Invitation.revoked_at).is_(None),
+            col(Invitation.expires_at) > clock.now(),
+        ).order_by(col(Invitation.created_at).desc())
+    )
+    return list(rows.all())
+
+
+async def revoke_invitation(session: AsyncSession, space: Space, actor: Account, invitation_id: int) -> None:
+    invitation = (await session.exec(select(Invitation).where(Invitation.id == invitation_id))).first()
+    if invitation is None or invitation.accepted_at is not None:
+        raise NotFound()
+    invitation.revoked_at = clock.now()
+    session.add(invitation)
+    log_action(session, "invitation.revoked", space_id=space.id, actor_id=actor.id, obj=invitation)
+
+
+async def find_invitation(session: AsyncSession, raw: str) -> tuple[Invitation, Space]:
+    """Look an invitation up by its token, across spaces (the token is the only key we have)."""
+    with all_spaces(session):
+        row = (await session.exec(
+            select(Invitation, Space).join(Space, col(Space.id) == Invitation.space_id)
+            .where(Invitation.token_hash == security.hash_token(raw))
+        )).first()
+    if row is None:
+        raise NotFound()
+    invitation, space = row
+    if invitation.accepted_at or invitation.revoked_at or invitation.expires_at <= clock.now():
+        raise InvitationInvalid()
+    return invitation, space
+
+
+async def accept_invitation(session: AsyncSession, raw: str, account: Account) -> tuple[Space, SpaceMember]:
+    invitation, space = await find_invitation(session, raw)
+    set_scope(session, space.id)
+    if await membership(session, account.id):
+        raise AlreadyMember()
+    member = SpaceMember(account_id=account.id, role=invitation.role)
+    session.add(member)
+    invitation.accepted_at = clock.now()
+    invitation.accepted_by_id = account.id
+    session.add(invitation)
+    if account.email_verified_at is None and account.email == invitation.email:
+        # The link reached this address, which proves it.
+        account.email_verified_at = clock.now()
+        session.add(account)
+    await session.flush()
+    log_action(session, "member.joined", space_id=space.id, actor_id=account.id, obj=member,
+               role=invitation.role)
+    return space, member
+
+
+# -- platform operator ---------------------------------------------------------------------------------
+
+async def list_all_spaces(session: AsyncSession) -> list[tuple[Space, int]]:
+    with all_spaces(session):
+        counts = select(SpaceMember.space_id, func.count().label("n")).group_by(SpaceMember.space_id).subquery()
+        rows = await session.exec(
+            select(Space, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.space_id == Space.id)
+            .order_by(Space.name)
+        )
+        return [(s, n) for s, n in rows.all()]
+
+
+async def set_suspended(session: AsyncSession, space: Space, actor: Account, suspended: bool,
+                        reason: str | None = None) -> Space:
+    space.suspended_at = clock.now() if suspended else None
+    space.suspended_reason = (reason or None) if suspended else None
+    session.add(space)
+    log_action(session, "space.suspended" if suspended else "space.reactivated", space_id=space.id,
+               actor_id=actor.id, obj=space, reason=reason)
+    return space
