@@ -59,7 +59,7 @@ def migrate(url: str | None = None) -> None:
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     if url:
         cfg.attributes["url"] = url
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -39,7 +39,6 @@ class DemoContext:
 
 DemoStep = Callable[[DemoContext], Awaitable[None]]
 DEMO_STEPS: list[DemoStep] = []
-DEMO_MODULES: list[str] = []  # modules holding @demo_step functions, imported by load_demo()
 
 
 def demo_step(fn: DemoStep) -> DemoStep:
@@ -57,10 +56,9 @@ async def _account(session: AsyncSession, name: str, email: str) -> Account:
 
 
 async def load_demo(*, quiet: bool = False) -> None:
-    import importlib
+    from app.core.discovery import domain_modules
 
-    for module in DEMO_MODULES:
-        importlib.import_module(module)
+    domain_modules("demo")  # app/<domain>/demo.py files register their @demo_step
     db.init_engine()
     try:
         async with db.transaction() as session:

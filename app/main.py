@@ -148,6 +148,8 @@ def create_app() -> FastAPI:
     from app.core.health import router as health_router
 
     app.include_router(health_router)
+    from app import models as _models  # noqa: F401  (every table, before any query)
+
     for router in _routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(ROOT / "frontend" / "static")), name="static")
@@ -155,11 +157,8 @@ def create_app() -> FastAPI:
 
 
 def _routers() -> list:
-    from app.account.api import router as account_api
-    from app.account.pages import router as account_pages
-    from app.platform.api import router as platform_api
-    from app.platform.pages import router as platform_pages
-    from app.space.api import router as space_api
-    from app.space.pages import router as space_pages
+    from app.core.discovery import domain_modules
 
-    return [account_api, space_api, platform_api, account_pages, space_pages, platform_pages]
+    apis = [m.router for m in domain_modules("api")]
+    pages = [m.router for m in domain_modules("pages")]
+    return apis + pages

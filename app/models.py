@@ -1,5 +1,5 @@
-"""Imports every table so SQLModel.metadata is complete (Alembic, tests)."""
+"""Imports every domain's models so SQLModel.metadata is complete (Alembic, tests)."""
 
-import app.account.models  # noqa: F401
-import app.audit.models  # noqa: F401
-import app.space.models  # noqa: F401
+from app.core.discovery import domain_modules
+
+MODELS = domain_modules("models")

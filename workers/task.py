@@ -36,10 +36,8 @@ class Task:
 
 TASKS: dict[str, Task] = {}
 
-# Modules that define tasks; importing them fills TASKS.
-TASK_MODULES = [
-    "app.core.mail_tasks",
-]
+# Modules that define tasks; importing them fills TASKS. Domains' tasks.py are found by convention.
+TASK_MODULES = ["app.core.mail_tasks"]
 
 CRON_SPECS: list[dict[str, Any]] = []
 
@@ -69,6 +67,9 @@ def cron_task(name: str, **schedule: Any) -> Callable[[TaskFn], Task]:
 
 
 def load_tasks() -> dict[str, Task]:
+    from app.core.discovery import domain_modules
+
     for module in TASK_MODULES:
         importlib.import_module(module)
+    domain_modules("tasks")
     return TASKS

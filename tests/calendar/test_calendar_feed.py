@@ -204,7 +204,9 @@ def test_cancelled_items_stay_in_the_feed_as_cancelled() -> None:
 
     assert str(event["STATUS"]) == "CANCELLED"
     assert int(event["SEQUENCE"]) == 1
-    vobject_event = next(e for e in vobject.readOne(feed().decode()).vevent_list if e.uid.value == CANCELLED.uid)
+    vobject_event = next(
+        e for e in vobject.readOne(feed().decode()).vevent_list if e.uid.value == CANCELLED.uid
+    )
     assert vobject_event.status.value == "CANCELLED"
 
 
@@ -282,8 +284,18 @@ def test_etag_changes_when_a_sequence_changes() -> None:
 @pytest.mark.parametrize(
     ("items", "name", "tz", "variant"),
     [
-        ([dataclasses.replace(SPRING_DAY, status="CANCELLED"), *ITEMS[1:]], "Salle Chêne", "Europe/Paris", ""),
-        ([dataclasses.replace(SPRING_DAY, last_modified=STAMP), *ITEMS[1:]], "Salle Chêne", "Europe/Paris", ""),
+        (
+            [dataclasses.replace(SPRING_DAY, status="CANCELLED"), *ITEMS[1:]],
+            "Salle Chêne",
+            "Europe/Paris",
+            "",
+        ),
+        (
+            [dataclasses.replace(SPRING_DAY, last_modified=STAMP), *ITEMS[1:]],
+            "Salle Chêne",
+            "Europe/Paris",
+            "",
+        ),
         (ITEMS[1:], "Salle Chêne", "Europe/Paris", ""),
         (ITEMS, "Salle Hêtre", "Europe/Paris", ""),
         (ITEMS, "Salle Chêne", "Europe/Brussels", ""),
@@ -291,7 +303,9 @@ def test_etag_changes_when_a_sequence_changes() -> None:
     ],
     ids=["status", "last_modified", "removed_item", "name", "tz", "variant"],
 )
-def test_etag_changes_with_every_input_it_covers(items: list[FeedItem], name: str, tz: str, variant: str) -> None:
+def test_etag_changes_with_every_input_it_covers(
+    items: list[FeedItem], name: str, tz: str, variant: str
+) -> None:
     assert feed_etag(items, name, tz, variant=variant) != feed_etag(ITEMS, "Salle Chêne", "Europe/Paris")
 
 
@@ -299,7 +313,9 @@ def test_etag_ignores_fields_covered_by_last_modified() -> None:
     """A summary edited without touching last_modified is the caller's bug; the ETag trusts it."""
     renamed = [dataclasses.replace(SPRING_DAY, summary="Autre"), *ITEMS[1:]]
 
-    assert feed_etag(renamed, "Salle Chêne", "Europe/Paris") == feed_etag(ITEMS, "Salle Chêne", "Europe/Paris")
+    assert feed_etag(renamed, "Salle Chêne", "Europe/Paris") == feed_etag(
+        ITEMS, "Salle Chêne", "Europe/Paris"
+    )
 
 
 def test_feed_last_modified_is_the_latest_item_edit_in_utc() -> None:

@@ -2,7 +2,7 @@
 
 A new route with a new path parameter fails the matrix until its factory is registered here:
 ``@object_factory("resource_id")`` on an ``async def f(world) -> id`` creating the object in
-``world.a``. Routes whose parameter is a secret capability (an invitation token, a feed secret)
+``world.a``, in a ``tests/<domain>/tenancy_factories.py`` module (found by convention). Routes whose parameter is a secret capability (an invitation token, a feed secret)
 or that are platform-wide are listed in EXEMPT with the reason.
 """
 
@@ -59,3 +59,15 @@ async def _token(world) -> int:
     async with db.transaction() as session:
         token, _raw = await accounts.create_api_token(session, world.a.owner, name="a's token")
     return token.id
+
+
+def load_domain_factories() -> None:
+    import importlib
+    from pathlib import Path
+
+    tests_dir = Path(__file__).resolve().parents[1]
+    for path in sorted(tests_dir.glob("*/tenancy_factories.py")):
+        importlib.import_module(f"tests.{path.parent.name}.tenancy_factories")
+
+
+load_domain_factories()
