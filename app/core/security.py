@@ -19,7 +19,14 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.config import get_settings
 
-_hasher = PasswordHasher()
+def _make_hasher() -> PasswordHasher:
+    # The test suite creates hundreds of accounts: cheap (still argon2id) parameters there only.
+    if get_settings().env == "test":
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
+
+
+_hasher = _make_hasher()
 # A real hash to verify against when the account does not exist, so timing does not reveal it.
 _DUMMY_HASH = _hasher.hash("fabrique-dummy-password")
 

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.sql import visitors
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlmodel import Field, SQLModel
 
@@ -63,22 +64,45 @@ def _is_scoped(mapper: Any) -> bool:
     return isinstance(mapper.class_, type) and issubclass(mapper.class_, SpaceScoped)
 
 
+def _scoped_classes(state: ORMExecuteState) -> set[type]:
+    """Every space-scoped model the statement touches: its entities, but also tables reached only
+    through ``select_from``, joins or subqueries (``all_mappers`` does not see those)."""
+    classes = {m.class_ for m in state.all_mappers if _is_scoped(m)}
+    tables = _scoped_tables()
+    for element in visitors.iterate(state.statement):
+        if isinstance(element, Table) and element.name in tables:
+            classes.add(tables[element.name])
+    return classes
+
+
+_SCOPED_TABLES: dict[str, type] = {}
+
+
+def _scoped_tables() -> dict[str, type]:
+    if not _SCOPED_TABLES:
+        for mapper in SQLModel._sa_registry.mappers:  # type: ignore[attr-defined]
+            if _is_scoped(mapper):
+                _SCOPED_TABLES[mapper.local_table.name] = mapper.class_
+    return _SCOPED_TABLES
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_orm_statements(state: ORMExecuteState) -> None:
     if state.is_column_load or state.is_relationship_load:
         return
-    if not any(_is_scoped(m) for m in state.all_mappers):
+    classes = _scoped_classes(state)
+    if not classes:
         return
     info = state.session.info
     if info.get(ALL_SPACES_KEY) or state.execution_options.get(ALL_SPACES_KEY):
         return
     space_id = info.get(SCOPE_KEY)
     if space_id is None:
-        names = ", ".join(sorted(m.class_.__name__ for m in state.all_mappers if _is_scoped(m)))
+        names = ", ".join(sorted(c.__name__ for c in classes))
         raise TenantScopeMissing(f"query on {names} with no space scope active")
     state.statement = state.statement.options(*(
-        with_loader_criteria(m.class_, lambda cls: cls.space_id == space_id, include_aliases=True)
-        for m in state.all_mappers if _is_scoped(m)
+        with_loader_criteria(cls, lambda c: c.space_id == space_id, include_aliases=True)
+        for cls in sorted(classes, key=lambda c: c.__name__)
     ))
 
 
