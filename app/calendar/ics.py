@@ -199,8 +199,8 @@ def build_feed(
     """One subscribable VCALENDAR with every item, times in ``tz``.
 
     Items are sorted (start, then UID) so that the output does not depend on query order.
-    Cancelled items stay in the feed with STATUS:CANCELLED: a client that already copied the event
-    removes it, which it would not do if the event merely vanished from some clients' caches.
+    Cancelled items stay in the feed with STATUS:CANCELLED for a while (the caller decides how
+    long): some clients keep an event that merely disappears from a feed, none keep a cancelled one.
     """
     zone = _zone(tz)
     _require_aware(stamp, "stamp")

@@ -172,6 +172,24 @@ async def test_nothing_listening_is_unreachable(closed_port_url: str) -> None:
     assert result.error_detail == "Could not connect to 127.0.0.1. Check the address."
 
 
+async def test_unknown_host_name_is_reported_as_such() -> None:
+    # .invalid never resolves (RFC 2606); a resolver failure must not look like a timeout.
+    result = await fetch_calendar("https://calendar.nonexistent.invalid/basic.ics", timeout=5)
+
+    assert result.error_code == "unreachable"
+    assert (
+        result.error_detail
+        == "The host name calendar.nonexistent.invalid could not be found. Check the address."
+    )
+
+
+async def test_invalid_certificate_is_reported_as_such(self_signed_server: str) -> None:
+    result = await fetch_calendar(f"{self_signed_server}/google.ics", timeout=5)
+
+    assert result.error_code == "unreachable"
+    assert result.error_detail == "The secure connection to 127.0.0.1 failed: its certificate is not valid."
+
+
 @pytest.mark.parametrize(
     "url", ["file:///etc/passwd", "ftp://example.org/cal.ics", "gopher://x/", "/relative.ics"]
 )
