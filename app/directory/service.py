@@ -1,0 +1,138 @@
+"""Profiles of the member directory: opt-in, visible only to the other members of the space."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from sqlmodel import col, func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.account.models import Account
+from app.audit.service import log_action
+from app.core import clock
+from app.core.tenancy import require_scope
+from app.directory.errors import N_, InvalidProfile, ProfileNotFound
+from app.directory.models import Profile
+from app.space.models import Space, SpaceMember
+
+MAX_SKILLS = 20
+MAX_LINKS = 5
+
+
+@dataclass
+class ProfileInput:
+    display_name: str
+    headline: str = ""
+    bio: str = ""
+    skills: list[str] = field(default_factory=list)
+    website: str | None = None
+    links: list[str] = field(default_factory=list)
+    visible: bool = False
+
+
+def normalize_skill(value: str) -> str:
+    return " ".join(value.replace(",", " ").split()).lower()[:40]
+
+
+def _url(value: str | None, name: str) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value) or len(value) > 300:
+        raise InvalidProfile(fields={name: N_("Enter a web address, e.g. https://example.org.")})
+    return value
+
+
+def validate(data: ProfileInput) -> ProfileInput:
+    errors = {}
+    data.display_name = " ".join(data.display_name.split())[:120]
+    if not data.display_name:
+        errors["display_name"] = N_("This field is required.")
+    data.headline = " ".join(data.headline.split())
+    if len(data.headline) > 160:
+        errors["headline"] = N_("This value is too long.")
+    data.bio = data.bio.strip()
+    if len(data.bio) > 4000:
+        errors["bio"] = N_("This value is too long.")
+    skills = sorted({normalize_skill(s) for s in data.skills if normalize_skill(s)})
+    if len(skills) > MAX_SKILLS:
+        errors["skills"] = N_("At most 20 skills.")
+    data.skills = skills
+    if errors:
+        raise InvalidProfile(fields=errors)
+    data.website = _url(data.website, "website")
+    links = [_url(link, "links") for link in data.links if (link or "").strip()]
+    if len(links) > MAX_LINKS:
+        raise InvalidProfile(fields={"links": N_("At most 5 links.")})
+    data.links = [link for link in links if link]
+    return data
+
+
+async def my_profile(session: AsyncSession, account: Account) -> Profile | None:
+    require_scope(session)
+    return (await session.exec(select(Profile).where(Profile.account_id == account.id))).first()
+
+
+def blank_profile(account: Account) -> Profile:
+    return Profile(account_id=account.id, display_name=account.name)
+
+
+async def save_profile(session: AsyncSession, space: Space, account: Account, data: ProfileInput) -> Profile:
+    validate(data)
+    profile = await my_profile(session, account) or blank_profile(account)
+    profile.display_name = data.display_name
+    profile.headline = data.headline
+    profile.bio = data.bio
+    profile.skills = "," + ",".join(data.skills) + "," if data.skills else ""
+    profile.website = data.website
+    profile.links = data.links
+    was_visible = profile.visible and profile.id is not None
+    profile.visible = data.visible
+    profile.updated_at = clock.now()
+    session.add(profile)
+    await session.flush()
+    log_action(session, "profile.updated", space_id=space.id, actor_id=account.id, obj=profile,
+               visible=profile.visible)
+    if was_visible != profile.visible:
+        log_action(session, "profile.shown" if profile.visible else "profile.hidden", space_id=space.id,
+                   actor_id=account.id, obj=profile)
+    return profile
+
+
+def _visible_members():
+    """Visible profiles of people who are still members of the space."""
+    return select(Profile).join(SpaceMember, (col(SpaceMember.account_id) == Profile.account_id)).where(
+        Profile.visible == True  # noqa: E712
+    )
+
+
+async def search(session: AsyncSession, *, q: str | None = None, skill: str | None = None,
+                 limit: int = 200) -> list[Profile]:
+    """Visible profiles matching ``q`` (in the name, headline or skills) and/or an exact ``skill``."""
+    require_scope(session)
+    stmt = _visible_members()
+    if q and q.strip():
+        like = "%" + q.strip().lower().replace("%", "").replace("_", "") + "%"
+        stmt = stmt.where(or_(
+            func.lower(Profile.display_name).like(like), func.lower(Profile.headline).like(like),
+            func.lower(Profile.skills).like(like),
+        ))
+    if skill and normalize_skill(skill):
+        stmt = stmt.where(col(Profile.skills).like(f"%,{normalize_skill(skill)},%"))
+    rows = await session.exec(stmt.order_by(func.lower(Profile.display_name)).limit(limit))
+    return list(rows.all())
+
+
+async def get_profile(session: AsyncSession, profile_id: int, viewer: Account) -> Profile:
+    """A profile the viewer may see: a visible one of a current member, or their own."""
+    profile = (await session.exec(select(Profile).where(Profile.id == profile_id))).first()
+    if profile is None or (profile.account_id != viewer.id and not profile.visible):
+        raise ProfileNotFound()
+    if profile.account_id != viewer.id and (await session.exec(
+        select(SpaceMember.id).where(SpaceMember.account_id == profile.account_id))).first() is None:
+        raise ProfileNotFound()
+    return profile

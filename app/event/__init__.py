@@ -1,0 +1,1 @@
+"""Events: publishing, proposals, registrations with a waitlist, attendance, reminders."""

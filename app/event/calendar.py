@@ -1,0 +1,36 @@
+"""The "add to my calendar" file of an event, built with the shared iCalendar layer."""
+
+from __future__ import annotations
+
+from app.calendar.ics import FeedItem, build_feed, make_uid
+from app.config import get_settings
+from app.event.markdown import render_markdown
+from app.event.models import Event, EventStatus
+from app.space.models import Space
+
+
+def feed_item(space: Space, event: Event, *, url: str | None = None) -> FeedItem:
+    text = render_markdown(event.description).striptags() if event.description else None
+    return FeedItem(
+        uid=make_uid("event", event.id, space.slug),
+        start=event.starts_at,
+        end=event.ends_at,
+        summary=event.title,
+        description=text or None,
+        location=event.place or None,
+        url=url,
+        sequence=event.sequence,
+        status="CANCELLED" if event.status == EventStatus.cancelled else "CONFIRMED",
+        last_modified=event.updated_at,
+    )
+
+
+def event_ics(space: Space, event: Event, *, public: bool) -> bytes:
+    base = get_settings().base_url
+    url = f"{base}/p/{space.slug}/events/{event.id}" if public else f"{base}/s/{space.slug}/events/{event.id}"
+    return build_feed([feed_item(space, event, url=url)], name=event.title, tz=space.timezone,
+                      stamp=event.updated_at)
+
+
+def ics_filename(event: Event) -> str:
+    return f"event-{event.id}.ics"

@@ -1,0 +1,70 @@
+"""What the event pages share: one page router, and helpers to build their context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from app.core.i18n import _l
+from app.core.web import page_router, register_space_nav
+from app.event.inputs import local_input_value
+from app.event.models import Event
+from app.space import service as spaces
+
+router = page_router()
+
+register_space_nav(30, None, _l("Events"), "events")
+
+
+async def remember_spaces(request: Request, session: Any, account: Any) -> None:
+    if account is not None:
+        request.state.my_spaces = await spaces.spaces_of(session, account.id)
+
+
+def amount_text(cents: int, scale: int = 100) -> str:
+    if not cents:
+        return ""
+    whole, rest = divmod(cents, scale)
+    return f"{whole}.{rest:02d}".rstrip("0").rstrip(".") if rest else str(whole)
+
+
+def form_from_event(event: Event, tz: str) -> dict[str, str]:
+    return {
+        "title": event.title, "description": event.description, "place": event.place,
+        "resource_id": str(event.resource_id or ""),
+        "starts_at": local_input_value(event.starts_at, tz), "ends_at": local_input_value(event.ends_at, tz),
+        "registration_deadline": local_input_value(event.registration_deadline, tz),
+        "capacity": str(event.capacity or ""), "visibility": event.visibility,
+        "price_public": amount_text(event.price_public_cents), "price_member": amount_text(event.price_member_cents),
+        "vat_rate": amount_text(event.vat_rate_bp),
+    }
+
+
+def _register_audit_labels() -> None:
+    from app.audit.service import ACTION_LABELS
+
+    ACTION_LABELS.update({
+        "event.created": _l("Event created"),
+        "event.updated": _l("Event changed"),
+        "event.published": _l("Event published"),
+        "event.cancelled": _l("Event cancelled"),
+        "event.proposed": _l("Event proposed by a member"),
+        "event.proposal_approved": _l("Event proposal accepted"),
+        "event.proposal_declined": _l("Event proposal declined"),
+        "event.registered": _l("Registered for an event"),
+        "event.visitor_registered": _l("Visitor registration started"),
+        "event.registration_confirmed": _l("Visitor registration confirmed"),
+        "event.registration_cancelled": _l("Event registration cancelled"),
+        "event.registration_promoted": _l("Moved from the waitlist to a seat"),
+        "event.attendance_taken": _l("Attendance taken"),
+        "event.payment_recorded": _l("Event payment received"),
+        "event.payment_undone": _l("Event payment undone"),
+        "profile.updated": _l("Directory profile changed"),
+        "profile.shown": _l("Directory profile made visible"),
+        "profile.hidden": _l("Directory profile hidden"),
+        "account.deleted": _l("Account deleted"),
+    })
+
+
+_register_audit_labels()
