@@ -216,3 +216,34 @@ class BookingConflict(Conflict):
 
     def __init__(self, *, starts_at: datetime, ends_at: datetime, **kwargs: Any) -> None:
         super().__init__(extra={"conflict": iso_interval(starts_at, ends_at)}, **kwargs)
+
+
+class BookingNotActive(Conflict):
+    code = "booking_not_active"
+    message = N_("This booking is already cancelled.")
+    ended_message = N_("This booking has already ended.")
+
+
+class SeriesConflict(Conflict):
+    """Some occurrences of a weekly booking cannot be booked; the body lists them with the reason."""
+
+    code = "series_conflict"
+    message = N_("Some dates of this repeating booking are not available. Book the free ones or none.")
+    none_free_message = N_("None of the dates of this repeating booking is available.")
+
+    def __init__(self, *, occurrences: Sequence[Any], none_free: bool = False, **kwargs: Any) -> None:
+        listed = [
+            {**iso_interval(o.starts_at, o.ends_at), "status": o.status, "code": o.code}
+            for o in occurrences
+        ]
+        super().__init__(self.none_free_message if none_free else None, extra={"occurrences": listed}, **kwargs)
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    code = "idempotency_key_reused"
+    message = N_("This Idempotency-Key was already used for a different request.")
+
+
+class NotForOthers(PermissionDenied):
+    code = "not_for_others"
+    message = N_("Only the team can book on behalf of another member.")

@@ -1,0 +1,285 @@
+"""Bookings API under /api/v1/spaces/{slug}/: availability, bookings, weekly series, hours, closures."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Header, Query, status
+from fastapi.responses import JSONResponse
+
+from app.booking import availability as avail
+from app.booking import hours, idempotency, repository, service
+from app.booking.deps import BookingCreate as BookingCreateCtx
+from app.booking.deps import BookingManage, ResourceManage, ValidBooking, ValidClosure, beneficiary
+from app.booking.errors import N_
+from app.booking.models import Booking
+from app.booking.schemas import (
+    AvailabilityRead,
+    BookingCancel,
+    BookingCreate,
+    BookingMove,
+    BookingRead,
+    BusyRead,
+    ClosureCreate,
+    ClosureRead,
+    DayHours,
+    DayRead,
+    HoursRead,
+    HoursUpdate,
+    Interval,
+    OccurrenceRead,
+    QuoteRead,
+    QuoteRequest,
+    ResourceAvailabilityRead,
+    SeriesCreate,
+    SeriesPreview,
+    SeriesRead,
+    SlotRead,
+)
+from app.core import clock
+from app.core.errors import ValidationFailed
+from app.core.web import SessionDep, api_router
+from app.resource.service import get_resource, list_resources
+from app.space.deps import SpaceView
+
+router = api_router(prefix="/api/v1/spaces/{slug}", tags=["bookings"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such space or object (or not yours)"},
+    409: {"description": "booking_conflict: the slot is taken (body carries the conflicting interval)"},
+    422: {"description": "A booking rule failed: the code says which (in_the_past, outside_opening_hours...)"},
+}
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+
+
+async def _reads(session, bookings: list[Booking], *, names: bool) -> list[BookingRead]:
+    people = await repository.accounts_by_id(session, [b.account_id for b in bookings]) if names else {}
+    return [
+        BookingRead.of(b, people[b.account_id].name if b.account_id in people else None) for b in bookings
+    ]
+
+
+# -- availability -------------------------------------------------------------------------------
+
+
+@router.get("/availability", response_model=AvailabilityRead, responses=ERRORS)
+async def availability(
+    ctx: SpaceView,
+    session: SessionDep,
+    start: Annotated[date | None, Query(description="First local day (default: today)")] = None,
+    end: Annotated[date | None, Query(description="Last local day, inclusive (default: start)")] = None,
+    resource_id: Annotated[int | None, Query(ge=1)] = None,
+) -> AvailabilityRead:
+    """Bookable slots per resource and day, in the space's calendar (at most 31 days)."""
+    today = clock.now().astimezone(ZoneInfo(ctx.space.timezone)).date()
+    first = start or today
+    last = end or first
+    avail.check_range(first, last)
+    resources = [await get_resource(session, resource_id)] if resource_id else await list_resources(session)
+    rows = await avail.availability(session, ctx.space, first=first, last=last, resources=resources,
+                                    account_id=ctx.account.id)
+    staff = ctx.is_staff
+    names = await repository.accounts_by_id(session, [b.account_id for r in rows for b in r.bookings]) if staff else {}
+    return AvailabilityRead(
+        start=first, end=last, timezone=ctx.space.timezone,
+        resources=[
+            ResourceAvailabilityRead(
+                resource_id=r.resource.id, name=r.resource.name, kind=r.resource.kind, unit=r.resource.unit,
+                capacity=r.resource.capacity,
+                days=[DayRead(date=d.day, open=d.is_open, closure=d.closure,
+                              slots=[SlotRead(**s.__dict__) for s in d.slots]) for d in r.days],
+                busy=[BusyRead(starts_at=b.starts_at, ends_at=b.ends_at, mine=b.account_id == ctx.account.id,
+                               booking_id=b.id if staff else None,
+                               member_name=(names[b.account_id].name if b.account_id in names else b.title or None)
+                               if staff else None)
+                      for b in r.bookings],
+                blocks=[{"starts_at": bl.starts_at, "ends_at": bl.ends_at, "reason": bl.reason} for bl in r.blocks],
+            )
+            for r in rows
+        ],
+    )
+
+
+# -- bookings -----------------------------------------------------------------------------------
+
+
+@router.get("/bookings", response_model=list[BookingRead], responses=ERRORS)
+async def list_bookings(
+    ctx: SpaceView,
+    session: SessionDep,
+    start: Annotated[date | None, Query(description="First local day (default: today)")] = None,
+    end: Annotated[date | None, Query(description="Last local day, inclusive (default: start + 30 days)")] = None,
+    resource_id: Annotated[int | None, Query(ge=1)] = None,
+    mine: Annotated[bool, Query(description="Only my bookings (always true for members)")] = False,
+    include_cancelled: bool = False,
+) -> list[BookingRead]:
+    """Bookings meeting the local days ``start``–``end``. Members see their own; staff see all."""
+    today = clock.now().astimezone(ZoneInfo(ctx.space.timezone)).date()
+    first = start or today
+    last = end or first + timedelta(days=30)
+    if last < first or (last - first).days > 366:
+        raise ValidationFailed(fields={"end": N_("Ask for at most a year, ending after the start.")},
+                               code="invalid_range")
+    lo, hi = avail.local_bounds(first, last, ctx.space.timezone)
+    only_mine = mine or not ctx.is_staff
+    bookings = await repository.bookings_between(
+        session, lo, hi, resource_ids=[resource_id] if resource_id else None,
+        account_id=ctx.account.id if only_mine else None, include_cancelled=include_cancelled,
+    )
+    return await _reads(session, bookings, names=True)
+
+
+@router.post("/bookings/quote", response_model=QuoteRead, responses=ERRORS)
+async def quote_booking(payload: QuoteRequest, ctx: BookingCreateCtx, session: SessionDep) -> QuoteRead:
+    """Check a booking and price it, without making it."""
+    resource = await get_resource(session, payload.resource_id)
+    member, _account = await beneficiary(session, ctx, payload.member_id)
+    q = await service.quote(session, space=ctx.space, resource=resource, member=member,
+                            starts_at=payload.starts_at, ends_at=payload.ends_at, is_staff=ctx.is_staff)
+    return QuoteRead(**q.__dict__)
+
+
+@router.post("/bookings", status_code=status.HTTP_201_CREATED, response_model=BookingRead, responses=ERRORS)
+async def create_booking(
+    payload: BookingCreate, ctx: BookingCreateCtx, session: SessionDep, idempotency_key: IdempotencyKey = None
+) -> Any:
+    """Book a resource. Send an ``Idempotency-Key`` header to retry safely: the same key and body
+    return the first response (header ``Idempotent-Replayed: true``) and book nothing new."""
+    record = None
+    if idempotency_key:
+        claimed = await idempotency.claim(session, ctx.account.id, idempotency_key,
+                                          idempotency.request_hash(["booking", payload]))
+        if isinstance(claimed, JSONResponse):
+            return claimed
+        record = claimed
+    resource = await get_resource(session, payload.resource_id)
+    member, account = await beneficiary(session, ctx, payload.member_id)
+    booking = await service.book(
+        session, space=ctx.space, resource=resource, member=member, account=account, actor=ctx.account,
+        starts_at=payload.starts_at, ends_at=payload.ends_at, is_staff=ctx.is_staff, note=payload.note,
+    )
+    body = BookingRead.of(booking, account.name)
+    if record is not None:
+        idempotency.remember(record, status.HTTP_201_CREATED, body)
+    return body
+
+
+@router.get("/bookings/{booking_id}", response_model=BookingRead, responses=ERRORS)
+async def get_booking(booking: ValidBooking, session: SessionDep) -> BookingRead:
+    return (await _reads(session, [booking], names=True))[0]
+
+
+@router.post("/bookings/{booking_id}/cancel", response_model=BookingRead, responses=ERRORS)
+async def cancel_booking(booking: ValidBooking, ctx: SpaceView, session: SessionDep,
+                         payload: BookingCancel | None = None) -> BookingRead:
+    """Cancel a booking. Members: within the resource's deadline. Staff: any booking not yet ended,
+    with a reason the member is told."""
+    resource = await get_resource(session, booking.resource_id)
+    await service.cancel_booking(session, space=ctx.space, resource=resource, booking=booking, actor=ctx.account,
+                                 reason=payload.reason if payload else "", as_staff=ctx.is_staff)
+    return (await _reads(session, [booking], names=True))[0]
+
+
+@router.post("/bookings/{booking_id}/move", response_model=BookingRead, responses=ERRORS)
+async def move_booking(booking: ValidBooking, payload: BookingMove, ctx: BookingManage,
+                       session: SessionDep) -> BookingRead:
+    """Move a booking to another slot and/or resource (staff). The member is e-mailed the reason."""
+    resource = await get_resource(session, booking.resource_id)
+    target = await get_resource(session, payload.resource_id) if payload.resource_id else None
+    await service.move_booking(session, space=ctx.space, booking=booking, resource=resource, new_resource=target,
+                               starts_at=payload.starts_at, ends_at=payload.ends_at, actor=ctx.account,
+                               reason=payload.reason)
+    return (await _reads(session, [booking], names=True))[0]
+
+
+# -- weekly series ------------------------------------------------------------------------------
+
+
+def _occurrence(o: service.Occurrence) -> OccurrenceRead:
+    return OccurrenceRead(starts_at=o.starts_at, ends_at=o.ends_at, status=o.status, code=o.code,
+                          message=o.message, price_cents=o.price_cents)
+
+
+@router.post("/booking-series/preview", response_model=SeriesPreview, responses=ERRORS)
+async def preview_series(payload: SeriesCreate, ctx: BookingCreateCtx, session: SessionDep) -> SeriesPreview:
+    """List every weekly occurrence and whether it can be booked, before booking anything."""
+    resource = await get_resource(session, payload.resource_id)
+    member, _account = await beneficiary(session, ctx, payload.member_id)
+    plan = await service.plan_series(session, space=ctx.space, resource=resource, member=member,
+                                     starts_at=payload.starts_at, ends_at=payload.ends_at, until=payload.until,
+                                     count=payload.count, is_staff=ctx.is_staff)
+    return SeriesPreview(occurrences=[_occurrence(o) for o in plan.occurrences], free=len(plan.free),
+                         taken=len(plan.taken), total_price_cents=sum(o.price_cents for o in plan.free),
+                         currency=ctx.space.currency)
+
+
+@router.post("/booking-series", status_code=status.HTTP_201_CREATED, response_model=SeriesRead, responses=ERRORS)
+async def create_series(payload: SeriesCreate, ctx: BookingCreateCtx, session: SessionDep,
+                        idempotency_key: IdempotencyKey = None) -> Any:
+    """Book a weekly repeat: all dates or none (``on_conflict: "fail"``, 409 ``series_conflict``
+    listing the unavailable dates), or only the free dates (``"skip"``)."""
+    record = None
+    if idempotency_key:
+        claimed = await idempotency.claim(session, ctx.account.id, idempotency_key,
+                                          idempotency.request_hash(["series", payload]))
+        if isinstance(claimed, JSONResponse):
+            return claimed
+        record = claimed
+    resource = await get_resource(session, payload.resource_id)
+    member, account = await beneficiary(session, ctx, payload.member_id)
+    series, bookings, plan = await service.book_series(
+        session, space=ctx.space, resource=resource, member=member, account=account, actor=ctx.account,
+        starts_at=payload.starts_at, ends_at=payload.ends_at, until=payload.until, count=payload.count,
+        on_conflict=payload.on_conflict, is_staff=ctx.is_staff,
+    )
+    body = SeriesRead(id=series.id, bookings=[BookingRead.of(b, account.name) for b in bookings],
+                      skipped=[_occurrence(o) for o in plan.taken])
+    if record is not None:
+        idempotency.remember(record, status.HTTP_201_CREATED, body)
+    return body
+
+
+# -- opening hours and closures -----------------------------------------------------------------
+
+
+async def _hours_read(session, ctx) -> HoursRead:
+    cal = await hours.load_calendar(session, ctx.space)
+    return HoursRead(
+        days=[DayHours(weekday=d, intervals=[Interval(opens=a, closes=b) for a, b in cal.opening.on(d)])
+              for d in range(7)],
+        half_day_boundary=cal.half_day_boundary, timezone=ctx.space.timezone,
+    )
+
+
+@router.get("/booking-hours", response_model=HoursRead, responses=ERRORS)
+async def get_hours(ctx: SpaceView, session: SessionDep) -> HoursRead:
+    """Weekly opening hours (0 = Monday; a closing time of 00:00 is midnight) and the half-day boundary."""
+    return await _hours_read(session, ctx)
+
+
+@router.put("/booking-hours", response_model=HoursRead, responses=ERRORS)
+async def put_hours(payload: HoursUpdate, ctx: ResourceManage, session: SessionDep) -> HoursRead:
+    days: dict[int, list] = {}
+    for day in payload.days:
+        days.setdefault(day.weekday, []).extend((i.opens, i.closes) for i in day.intervals)
+    await hours.save_hours(session, ctx.space, ctx.account, days=days, half_day_boundary=payload.half_day_boundary)
+    return await _hours_read(session, ctx)
+
+
+@router.get("/closures", response_model=list[ClosureRead], responses=ERRORS)
+async def list_closures(ctx: SpaceView, session: SessionDep) -> list[ClosureRead]:
+    return [ClosureRead.model_validate(c) for c in await hours.list_closures(session)]
+
+
+@router.post("/closures", status_code=status.HTTP_201_CREATED, response_model=ClosureRead, responses=ERRORS)
+async def add_closure(payload: ClosureCreate, ctx: ResourceManage, session: SessionDep) -> ClosureRead:
+    closure = await hours.add_closure(session, ctx.space, ctx.account, start_date=payload.start_date,
+                                      end_date=payload.end_date, label=payload.label)
+    return ClosureRead.model_validate(closure)
+
+
+@router.delete("/closures/{closure_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+async def remove_closure(closure: ValidClosure, ctx: ResourceManage, session: SessionDep) -> None:
+    await hours.remove_closure(session, ctx.space, ctx.account, closure)

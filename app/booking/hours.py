@@ -1,0 +1,141 @@
+"""The space's booking calendar: weekly opening hours, closures and the half-day boundary.
+
+``load_calendar`` turns the rows into the pure ``SpaceCalendar`` the rules engine works with. A
+space that never saved its hours gets DEFAULT_HOURS (Monday to Friday, 9:00–18:00), so a new space
+can take bookings the day it opens; once saved, the rows are the truth (even "closed every day").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, time
+
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.account.models import Account
+from app.audit.service import log_action
+from app.booking import rules
+from app.booking.errors import N_
+from app.booking.models import BookingSettings, Closure, OpeningHours
+from app.core.clock import now
+from app.core.errors import NotFound, ValidationFailed
+from app.core.tenancy import require_scope
+from app.space.models import Space
+
+DEFAULT_HOURS: dict[int, tuple[tuple[time, time], ...]] = {d: ((time(9), time(18)),) for d in range(5)}
+DEFAULT_BOUNDARY = time(13, 0)
+_CACHE_KEY = "booking_calendar"
+
+
+async def get_settings_row(session: AsyncSession) -> BookingSettings | None:
+    require_scope(session)
+    return (await session.exec(select(BookingSettings))).first()
+
+
+async def weekly_hours(session: AsyncSession) -> dict[int, tuple[tuple[time, time], ...]]:
+    """Weekday → opening intervals, falling back to DEFAULT_HOURS for a space that never saved any."""
+    require_scope(session)
+    rows = (await session.exec(select(OpeningHours).order_by(OpeningHours.weekday, OpeningHours.opens))).all()
+    if not rows and await get_settings_row(session) is None:
+        return dict(DEFAULT_HOURS)
+    days: dict[int, list[tuple[time, time]]] = {}
+    for row in rows:
+        days.setdefault(row.weekday, []).append((row.opens, row.closes))
+    return {d: tuple(v) for d, v in days.items()}
+
+
+async def list_closures(session: AsyncSession, *, since: date | None = None) -> list[Closure]:
+    require_scope(session)
+    stmt = select(Closure)
+    if since is not None:
+        stmt = stmt.where(Closure.end_date >= since)
+    return list((await session.exec(stmt.order_by(Closure.start_date))).all())
+
+
+async def load_calendar(session: AsyncSession, space: Space) -> rules.SpaceCalendar:
+    """The space's calendar for the rules engine, loaded once per transaction."""
+    cached = session.info.get(_CACHE_KEY)
+    if cached is not None and cached[0] == space.id:
+        return cached[1]
+    settings = await get_settings_row(session)
+    cal = rules.SpaceCalendar(
+        tz=space.timezone,
+        opening=rules.OpeningHours(await weekly_hours(session)),
+        closures=tuple(rules.Closure(c.start_date, c.end_date, c.label) for c in await list_closures(session)),
+        half_day_boundary=settings.half_day_boundary if settings else DEFAULT_BOUNDARY,
+    )
+    session.info[_CACHE_KEY] = (space.id, cal)
+    return cal
+
+
+def _forget(session: AsyncSession) -> None:
+    session.info.pop(_CACHE_KEY, None)
+
+
+async def _settings_for_update(session: AsyncSession) -> BookingSettings:
+    row = await get_settings_row(session)
+    if row is None:
+        row = BookingSettings(half_day_boundary=DEFAULT_BOUNDARY)
+        session.add(row)
+    return row
+
+
+async def save_hours(
+    session: AsyncSession,
+    space: Space,
+    actor: Account,
+    *,
+    days: Mapping[int, Iterable[tuple[time, time]]],
+    half_day_boundary: time | None = None,
+) -> rules.SpaceCalendar:
+    """Replace the weekly hours (weekday → intervals; a missing weekday is closed)."""
+    try:
+        opening = rules.OpeningHours({d: tuple(v) for d, v in days.items()})
+    except ValueError as exc:
+        raise ValidationFailed(N_("These opening hours are not valid: each interval must close after it opens "
+                                  "and intervals must not overlap."), code="invalid_opening_hours") from exc
+    await session.exec(delete(OpeningHours).where(col(OpeningHours.space_id) == space.id))  # type: ignore[call-overload]
+    for weekday, intervals in opening.days.items():
+        for opens, closes in intervals:
+            session.add(OpeningHours(weekday=weekday, opens=opens, closes=closes))
+    settings = await _settings_for_update(session)
+    if half_day_boundary is not None:
+        settings.half_day_boundary = half_day_boundary
+    settings.updated_at = now()
+    await session.flush()
+    _forget(session)
+    log_action(session, "booking.hours_changed", space_id=space.id, actor_id=actor.id, obj=settings)
+    return await load_calendar(session, space)
+
+
+async def add_closure(
+    session: AsyncSession, space: Space, actor: Account, *, start_date: date, end_date: date | None, label: str
+) -> Closure:
+    end_date = end_date or start_date
+    if end_date < start_date:
+        message = N_("A closure must end on or after its first day.")
+        raise ValidationFailed(message, code="invalid_closure", fields={"end_date": message})
+    closure = Closure(start_date=start_date, end_date=end_date, label=label.strip()[:120])
+    session.add(closure)
+    await session.flush()
+    _forget(session)
+    log_action(session, "booking.closure_added", space_id=space.id, actor_id=actor.id, obj=closure,
+               start=start_date.isoformat(), end=end_date.isoformat(), label=closure.label)
+    return closure
+
+
+async def get_closure(session: AsyncSession, closure_id: int) -> Closure:
+    require_scope(session)
+    closure = (await session.exec(select(Closure).where(Closure.id == closure_id))).first()
+    if closure is None:
+        raise NotFound()
+    return closure
+
+
+async def remove_closure(session: AsyncSession, space: Space, actor: Account, closure: Closure) -> None:
+    await session.delete(closure)
+    await session.flush()
+    _forget(session)
+    log_action(session, "booking.closure_removed", space_id=space.id, actor_id=actor.id, obj=closure,
+               start=closure.start_date.isoformat(), label=closure.label)

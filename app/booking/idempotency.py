@@ -1,0 +1,73 @@
+"""``Idempotency-Key``: a retried request returns the first response and creates nothing new.
+
+The key is claimed *before* the work, by inserting its row: a concurrent retry with the same key
+then waits on the unique index (PostgreSQL) or on the write lock (SQLite) until the first request
+commits, and replays its response. A request that fails leaves no row (its transaction rolls
+back), so retrying it runs it again. Keys are per space and per account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.booking.errors import IdempotencyKeyReused
+from app.booking.models import IdempotencyKey
+from app.core.tenancy import require_scope
+
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+def request_hash(payload: Any) -> str:
+    body = json.dumps(jsonable_encoder(payload), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _replay(record: IdempotencyKey, digest: str) -> JSONResponse:
+    if record.request_hash != digest:
+        raise IdempotencyKeyReused()
+    return JSONResponse(record.response, status_code=record.status_code, headers={REPLAY_HEADER: "true"})
+
+
+async def _find(session: AsyncSession, account_id: int, key: str) -> IdempotencyKey | None:
+    require_scope(session)
+    stmt = select(IdempotencyKey).where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+    return (await session.exec(stmt)).first()
+
+
+async def claim(session: AsyncSession, account_id: int, key: str, digest: str) -> IdempotencyKey | JSONResponse:
+    """The row to fill with the response, or the stored response to send back as is."""
+    existing = await _find(session, account_id, key)
+    if existing is not None:
+        return _replay(existing, digest)
+    record = IdempotencyKey(account_id=account_id, key=key, request_hash=digest, status_code=0, response={})
+    session.add(record)
+    try:
+        await session.flush()
+    except IntegrityError:
+        # A concurrent request with this key committed first. Our transaction is spoilt (PostgreSQL):
+        # end it and read the winner's response in a fresh one.
+        space_id = record.space_id
+        await session.rollback()
+        from app.core.tenancy import set_scope
+
+        set_scope(session, space_id)
+        winner = await _find(session, account_id, key)
+        await session.rollback()
+        if winner is None:
+            raise
+        return _replay(winner, digest)
+    return record
+
+
+def remember(record: IdempotencyKey, status_code: int, body: Any) -> Any:
+    record.status_code = status_code
+    record.response = jsonable_encoder(body)
+    return body

@@ -1,0 +1,143 @@
+"""Every SQL statement of the booking domain. The session's space scope filters each one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.account.models import Account
+from app.booking.models import Booking, BookingStatus
+from app.core.errors import NotFound
+from app.core.tenancy import require_scope
+from app.resource.models import Resource
+
+
+async def get_booking(session: AsyncSession, booking_id: int) -> Booking:
+    require_scope(session)
+    booking = (await session.exec(select(Booking).where(Booking.id == booking_id))).first()
+    if booking is None:
+        raise NotFound()
+    return booking
+
+
+async def overlapping(
+    session: AsyncSession, resource_id: int, starts_at: datetime, blocked_until: datetime,
+    *, exclude_id: int | None = None,
+) -> list[tuple[datetime, datetime, datetime]]:
+    """(starts_at, ends_at, blocked_until) of confirmed bookings whose held interval meets ours.
+
+    The one round-trip of a conflict check, the same predicate as the database guard.
+    """
+    stmt = select(Booking.starts_at, Booking.ends_at, Booking.blocked_until).where(
+        Booking.resource_id == resource_id,
+        Booking.status == BookingStatus.confirmed,
+        Booking.starts_at < blocked_until,
+        Booking.blocked_until > starts_at,
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Booking.id != exclude_id)
+    return [tuple(row) for row in (await session.exec(stmt)).all()]  # type: ignore[misc]
+
+
+async def lock_resource(session: AsyncSession, resource_id: int) -> None:
+    """Serialise bookings of one resource (capacity > 1: count then insert). A no-op on SQLite,
+    where BEGIN IMMEDIATE already serialises every write transaction."""
+    if session.bind.dialect.name == "postgresql":
+        await session.exec(select(Resource.id).where(Resource.id == resource_id).with_for_update())
+
+
+def is_overlap_violation(exc: IntegrityError) -> bool:
+    """The database guard refused an overlapping booking (exclusion constraint or trigger)."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == "23P01":
+        return True
+    return "booking_overlap" in str(orig) or "ex_booking_no_overlap" in str(orig)
+
+
+async def bookings_between(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    resource_ids: Iterable[int] | None = None,
+    account_id: int | None = None,
+    include_cancelled: bool = False,
+    held: bool = False,
+) -> list[Booking]:
+    """Bookings meeting ``[start, end)``, by start time. ``held`` compares the buffered interval."""
+    require_scope(session)
+    until_col = Booking.blocked_until if held else Booking.ends_at
+    stmt = select(Booking).where(Booking.starts_at < end, until_col > start)
+    if resource_ids is not None:
+        stmt = stmt.where(col(Booking.resource_id).in_(list(resource_ids)))
+    if account_id is not None:
+        stmt = stmt.where(Booking.account_id == account_id)
+    if not include_cancelled:
+        stmt = stmt.where(Booking.status == BookingStatus.confirmed)
+    return list((await session.exec(stmt.order_by(Booking.starts_at, Booking.id))).all())
+
+
+async def bookings_of(
+    session: AsyncSession, account_id: int, *, upcoming_from: datetime | None = None,
+    before: datetime | None = None, limit: int = 100,
+) -> list[Booking]:
+    require_scope(session)
+    stmt = select(Booking).where(Booking.account_id == account_id)
+    if upcoming_from is not None:
+        stmt = stmt.where(Booking.ends_at > upcoming_from).order_by(Booking.starts_at)
+    if before is not None:
+        stmt = stmt.where(Booking.ends_at <= before).order_by(col(Booking.starts_at).desc())
+    return list((await session.exec(stmt.limit(limit))).all())
+
+
+async def bookings_with_source(session: AsyncSession, source_ref: str) -> list[Booking]:
+    require_scope(session)
+    stmt = select(Booking).where(Booking.source_ref == source_ref, Booking.status == BookingStatus.confirmed)
+    return list((await session.exec(stmt)).all())
+
+
+async def accounts_by_id(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, Account]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = await session.exec(select(Account).where(col(Account.id).in_(wanted)))
+    return {a.id: a for a in rows.all() if a.id is not None}
+
+
+async def resources_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Resource]:
+    require_scope(session)
+    if not ids:
+        return {}
+    rows = await session.exec(select(Resource).where(col(Resource.id).in_(list(set(ids)))))
+    return {r.id: r for r in rows.all() if r.id is not None}
+
+
+async def conflict_outside(space_id: int, resource_id: int, starts_at: datetime, blocked_until: datetime) -> (
+    tuple[datetime, datetime] | None
+):
+    """Find, in a fresh read-only session, the booking that won a race against ours.
+
+    The request's own transaction is aborted once the database guard fires (PostgreSQL), and the
+    winner has committed by then, so a new session sees it.
+    """
+    from app.core import db
+    from app.core.tenancy import set_scope
+
+    token = db.set_write_intent(False)
+    try:
+        async with db.sessionmaker()() as other:
+            set_scope(other, space_id)
+            rows = await overlapping(other, resource_id, starts_at, blocked_until)
+            await other.rollback()
+    finally:
+        db._write_intent.reset(token)
+    if not rows:
+        return None
+    first = min(rows)
+    return first[0], first[1]
+
+

@@ -1,0 +1,241 @@
+"""Request and response models of the bookings API.
+
+Datetimes must be ISO 8601 strings: pydantic's lax mode would take ``0`` (or ``"0"``) as 1970,
+and strict mode refuses every JSON string. A datetime without an offset passes this layer and is
+refused by the rules with its own code (``invalid_interval``), like every other booking mistake.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from app.account.schemas import Strict
+from app.booking.models import Booking
+
+
+def _iso_datetime(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise PydanticCustomError("datetime_parsing", "A date and time is expected (ISO 8601).")
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise PydanticCustomError("date_parsing", "A date is expected (YYYY-MM-DD).")
+
+
+def _hh_mm(value: Any) -> Any:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = time.fromisoformat(value.strip())
+            if parsed.second == 0 and parsed.microsecond == 0 and parsed.tzinfo is None:
+                return parsed
+        except ValueError:
+            pass
+    raise PydanticCustomError("time_parsing", "A time is expected (HH:MM).")
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+HourMinute = Annotated[time, BeforeValidator(_hh_mm)]
+Id = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
+
+
+class BookingCreate(Strict):
+    resource_id: Id
+    starts_at: IsoDatetime
+    ends_at: IsoDatetime
+    member_id: Id | None = Field(default=None, description="Book on behalf of this member (staff only).")
+    note: str = Field(default="", max_length=500)
+
+
+class QuoteRequest(Strict):
+    resource_id: Id
+    starts_at: IsoDatetime
+    ends_at: IsoDatetime
+    member_id: Id | None = None
+
+
+class QuoteRead(BaseModel):
+    resource_id: int
+    starts_at: datetime
+    ends_at: datetime
+    price_cents: int
+    price_kind: str
+    member_price_cents: int
+    public_price_cents: int
+    currency: str
+    vat_rate_bp: int
+    cancel_deadline: datetime
+    late_cancel: str
+
+
+class BookingCancel(Strict):
+    reason: str = Field(default="", max_length=500)
+
+
+class BookingMove(Strict):
+    starts_at: IsoDatetime
+    ends_at: IsoDatetime
+    resource_id: Id | None = None
+    reason: str = Field(default="", max_length=500)
+
+
+class BookingRead(BaseModel):
+    id: int
+    resource_id: int
+    account_id: int | None
+    member_name: str | None = None
+    booked_by_id: int | None
+    series_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    source: str
+    source_ref: str | None
+    title: str
+    note: str
+    price_cents: int
+    price_kind: str
+    currency: str
+    vat_rate_bp: int
+    late_cancel_charged: bool
+    cancelled_at: datetime | None
+    cancel_reason: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, b: Booking, member_name: str | None = None) -> BookingRead:
+        data = {k: getattr(b, k) for k in cls.model_fields if k != "member_name"}
+        return cls(**data, member_name=member_name)
+
+
+class SeriesCreate(Strict):
+    resource_id: Id
+    starts_at: IsoDatetime
+    ends_at: IsoDatetime
+    until: IsoDate | None = Field(default=None, description="Last local date (inclusive) of the weekly repeat.")
+    count: Annotated[int, Field(strict=True, ge=1, le=52)] | None = None
+    member_id: Id | None = None
+    on_conflict: Literal["fail", "skip"] = Field(
+        default="fail", description='"fail": book all or none; "skip": book the free dates only.'
+    )
+
+
+class OccurrenceRead(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    code: str | None
+    message: str | None
+    price_cents: int
+
+
+class SeriesPreview(BaseModel):
+    occurrences: list[OccurrenceRead]
+    free: int
+    taken: int
+    total_price_cents: int
+    currency: str
+
+
+class SeriesRead(BaseModel):
+    id: int
+    bookings: list[BookingRead]
+    skipped: list[OccurrenceRead]
+
+
+class SlotRead(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+    free: int
+    state: str
+    mine: bool
+
+
+class DayRead(BaseModel):
+    date: date
+    open: bool
+    closure: str | None
+    slots: list[SlotRead]
+
+
+class BusyRead(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+    mine: bool
+    booking_id: int | None = None  # staff only
+    member_name: str | None = None  # staff only
+
+
+class ResourceAvailabilityRead(BaseModel):
+    resource_id: int
+    name: str
+    kind: str
+    unit: str
+    capacity: int
+    days: list[DayRead]
+    busy: list[BusyRead]
+    blocks: list[dict[str, Any]]
+
+
+class AvailabilityRead(BaseModel):
+    start: date
+    end: date
+    timezone: str
+    resources: list[ResourceAvailabilityRead]
+
+
+class Interval(BaseModel):
+    opens: HourMinute
+    closes: HourMinute
+
+
+class DayHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weekday: Annotated[int, Field(strict=True, ge=0, le=6)]
+    intervals: list[Interval] = Field(default_factory=list, max_length=4)
+
+
+class HoursUpdate(Strict):
+    days: list[DayHours] = Field(max_length=7, description="Weekdays not listed are closed (0 = Monday).")
+    half_day_boundary: HourMinute | None = None
+
+
+class HoursRead(BaseModel):
+    days: list[DayHours]
+    half_day_boundary: time
+    timezone: str
+
+
+class ClosureCreate(Strict):
+    start_date: IsoDate
+    end_date: IsoDate | None = None
+    label: str = Field(default="", max_length=120)
+
+
+class ClosureRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    start_date: date
+    end_date: date
+    label: str

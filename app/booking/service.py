@@ -1,0 +1,509 @@
+"""Booking services: quote, book, cancel, move — for members, staff and (later) events and billing.
+
+Every path runs the pure rules of ``app.booking.rules`` and then lets the database guard have the
+last word: a capacity-1 resource is protected by the exclusion constraint (PostgreSQL) or trigger
+(SQLite); a resource with several places is serialised on its row (``SELECT … FOR UPDATE``) and
+counted. The conflict check itself is one query (``repository.overlapping``).
+
+Entry points for other domains:
+- ``book`` / ``quote`` — a member's booking and its price (billing reads ``Booking.price_cents``);
+- ``book_for_event`` / ``release_event_bookings`` — hold a room for an event;
+- ``cancel_booking`` / ``move_booking``;
+- ``app.resource.service.add_block`` — external blocks (calendar sync) with their own ``source``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.account.models import Account
+from app.audit.service import log_action
+from app.booking import notify, repository, rules
+from app.booking.errors import (
+    BookingConflict,
+    BookingNotActive,
+    InThePast,
+    InvalidInterval,
+    ResourceArchived,
+    ResourceBlocked,
+    SeriesConflict,
+)
+from app.booking.hours import load_calendar
+from app.booking.models import Booking, BookingSeries, BookingSource, BookingStatus
+from app.core import clock
+from app.core.errors import FabriqueError
+from app.resource.models import Resource
+from app.resource.service import blocks_between
+from app.space.models import Space, SpaceMember
+
+Held = tuple[datetime, datetime, datetime]  # starts_at, ends_at, blocked_until
+
+
+# -- price --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a booking would cost and under which terms, before it is made."""
+
+    resource_id: int
+    starts_at: datetime
+    ends_at: datetime
+    price_cents: int
+    price_kind: str  # "member" or "public"
+    member_price_cents: int
+    public_price_cents: int
+    currency: str
+    vat_rate_bp: int
+    cancel_deadline: datetime
+    late_cancel: str
+
+
+def _price(resource: Resource, starts_at: datetime, ends_at: datetime, cal: rules.SpaceCalendar, cents: int) -> int:
+    return rules.price_for(starts_at, ends_at, unit=resource.unit, price_cents=cents, cal=cal)  # type: ignore[arg-type]
+
+
+def make_quote(
+    space: Space, resource: Resource, starts_at: datetime, ends_at: datetime, cal: rules.SpaceCalendar,
+    *, is_member: bool = True,
+) -> Quote:
+    member = _price(resource, starts_at, ends_at, cal, resource.price_member_cents)
+    public = _price(resource, starts_at, ends_at, cal, resource.price_public_cents)
+    return Quote(
+        resource_id=resource.id or 0, starts_at=starts_at, ends_at=ends_at,
+        price_cents=member if is_member else public, price_kind="member" if is_member else "public",
+        member_price_cents=member, public_price_cents=public, currency=space.currency,
+        vat_rate_bp=resource.vat_rate_bp,
+        cancel_deadline=starts_at - timedelta(hours=resource.cancel_deadline_hours),
+        late_cancel=resource.late_cancel,
+    )
+
+
+# -- checks -------------------------------------------------------------------------------------
+
+
+def held_until(resource: Resource, ends_at: datetime) -> datetime:
+    """The end of the interval the guard protects: the booking plus the resource's buffer."""
+    return ends_at + timedelta(minutes=resource.buffer_minutes)
+
+
+def full_window(starts_at: datetime, until: datetime, held: list[Held], capacity: int) -> tuple[datetime, datetime] | None:
+    """Where ``[starts_at, until)`` would exceed ``capacity`` given the held intervals, or None.
+
+    For capacity 1 this is the first booking met; for more, a sweep over the held intervals finds
+    the first moment when every place is taken (touching intervals do not overlap).
+    """
+    if not held:
+        return None
+    if capacity <= 1:
+        first = min(held)
+        return first[0], first[1]
+    events: list[tuple[datetime, int]] = []
+    for s, _e, bu in held:
+        a, b = max(s, starts_at), min(bu, until)
+        if a < b:
+            events += [(a, 1), (b, -1)]
+    events.sort()
+    taken = 0
+    for i, (at, step) in enumerate(events):
+        taken += step
+        if taken >= capacity:
+            return at, events[i + 1][0]
+    return None
+
+
+async def _check(
+    session: AsyncSession,
+    space: Space,
+    resource: Resource,
+    member: SpaceMember | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    is_staff: bool,
+    now: datetime,
+) -> tuple[datetime, datetime, rules.SpaceCalendar]:
+    """Every rule but conflicts, in the order a member can act on; returns the UTC interval.
+
+    Archived and access come first: explaining opening hours for a resource one may not book helps
+    nobody. ``member`` is None for bookings that are nobody's (an event moved by staff).
+    """
+    if member is not None:
+        rules.check_can_book(
+            resource.rules, role=member.role, member_tags=member.tag_set, archived=resource.is_archived,
+            blocked_periods=(), starts_at=starts_at, ends_at=ends_at,
+        )
+    elif resource.is_archived:
+        raise ResourceArchived()
+    cal = await load_calendar(session, space)
+    starts_at, ends_at = rules.validate_interval(
+        starts_at, ends_at, rules=resource.rules, cal=cal, now=now, is_staff=is_staff
+    )
+    await _check_blocks(session, resource, starts_at, ends_at)
+    return starts_at, ends_at, cal
+
+
+async def _check_blocks(session: AsyncSession, resource: Resource, starts_at: datetime, ends_at: datetime) -> None:
+    blocks = await blocks_between(session, [resource.id], starts_at, ends_at)  # type: ignore[list-item]
+    if blocks:
+        raise ResourceBlocked(starts_at=blocks[0].starts_at, ends_at=blocks[0].ends_at)
+
+
+async def _guard(
+    session: AsyncSession, space: Space, resource: Resource, booking: Booking, *, exclude_id: int | None = None
+) -> None:
+    """Refuse the booking if its held interval is taken, then write it under the database guard."""
+    if resource.capacity > 1:
+        await repository.lock_resource(session, resource.id)  # type: ignore[arg-type]
+    held = await repository.overlapping(
+        session, resource.id, booking.starts_at, booking.blocked_until, exclude_id=exclude_id  # type: ignore[arg-type]
+    )
+    window = full_window(booking.starts_at, booking.blocked_until, held, resource.capacity)
+    if window is not None:
+        raise BookingConflict(starts_at=window[0], ends_at=window[1])
+    session.add(booking)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if not repository.is_overlap_violation(exc):
+            raise
+        # Lost a race the check could not see (PostgreSQL, capacity 1): the guard refused the row.
+        found = await repository.conflict_outside(
+            space.id, resource.id, booking.starts_at, booking.blocked_until  # type: ignore[arg-type]
+        )
+        start, end = found or (booking.starts_at, booking.ends_at)
+        raise BookingConflict(starts_at=start, ends_at=end) from None
+
+
+# -- booking ------------------------------------------------------------------------------------
+
+
+async def quote(
+    session: AsyncSession, *, space: Space, resource: Resource, member: SpaceMember,
+    starts_at: datetime, ends_at: datetime, is_staff: bool = False, exclude_id: int | None = None,
+) -> Quote:
+    """Check a booking without making it (conflicts included) and price it."""
+    now = clock.now()
+    starts_at, ends_at, cal = await _check(session, space, resource, member, starts_at, ends_at,
+                                           is_staff=is_staff, now=now)
+    until = held_until(resource, ends_at)
+    held = await repository.overlapping(session, resource.id, starts_at, until, exclude_id=exclude_id)  # type: ignore[arg-type]
+    window = full_window(starts_at, until, held, resource.capacity)
+    if window is not None:
+        raise BookingConflict(starts_at=window[0], ends_at=window[1])
+    return make_quote(space, resource, starts_at, ends_at, cal)
+
+
+async def book(
+    session: AsyncSession,
+    *,
+    space: Space,
+    resource: Resource,
+    member: SpaceMember,
+    account: Account,
+    actor: Account,
+    starts_at: datetime,
+    ends_at: datetime,
+    is_staff: bool = False,
+    note: str = "",
+    series_id: int | None = None,
+    notify_member: bool = True,
+) -> Booking:
+    """Book ``resource`` for ``member`` (``account`` is the member's account; ``actor`` who acts).
+
+    ``is_staff`` is for staff booking on someone's behalf: the horizon does not apply, every
+    other rule does, for the member the booking is for. Raises a booking error, never half-writes.
+    """
+    now = clock.now()
+    starts_at, ends_at, cal = await _check(session, space, resource, member, starts_at, ends_at,
+                                           is_staff=is_staff, now=now)
+    price = make_quote(space, resource, starts_at, ends_at, cal)
+    on_behalf = actor.id != account.id
+    booking = Booking(
+        resource_id=resource.id, account_id=account.id, booked_by_id=actor.id, series_id=series_id,
+        starts_at=starts_at, ends_at=ends_at, blocked_until=held_until(resource, ends_at),
+        exclusive=resource.capacity == 1, source=BookingSource.staff if on_behalf else BookingSource.member,
+        note=note.strip()[:500], price_cents=price.price_cents, price_kind=price.price_kind,
+        currency=price.currency, vat_rate_bp=price.vat_rate_bp, created_at=now, updated_at=now,
+    )
+    await _guard(session, space, resource, booking)
+    log_action(session, "booking.created", space_id=space.id, actor_id=actor.id, obj=booking,
+               resource_id=resource.id, account_id=account.id, starts_at=starts_at.isoformat(),
+               ends_at=ends_at.isoformat(), on_behalf=on_behalf)
+    if notify_member:
+        notify.booking_confirmed(session, space, resource, booking, account)
+    return booking
+
+
+async def book_for_event(
+    session: AsyncSession,
+    *,
+    space: Space,
+    resource: Resource,
+    starts_at: datetime,
+    ends_at: datetime,
+    actor: Account | None,
+    event_id: int,
+    title: str,
+) -> Booking:
+    """Hold a room for an event. Opening hours, horizon and member rules do not apply (events often
+    run in the evening); conflicts, buffers, capacity, blocks and archiving do. Free of charge."""
+    now = clock.now()
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise InvalidInterval(InvalidInterval.naive_message)
+    if ends_at <= starts_at:
+        raise InvalidInterval()
+    if starts_at < now:
+        raise InThePast()
+    if resource.is_archived:
+        raise ResourceArchived()
+    await _check_blocks(session, resource, starts_at, ends_at)
+    booking = Booking(
+        resource_id=resource.id, account_id=None, booked_by_id=actor.id if actor else None,
+        starts_at=starts_at, ends_at=ends_at, blocked_until=held_until(resource, ends_at),
+        exclusive=resource.capacity == 1, source=BookingSource.event, source_ref=f"event:{event_id}",
+        title=title.strip()[:200], price_cents=0, price_kind="none", currency=space.currency,
+        created_at=now, updated_at=now,
+    )
+    await _guard(session, space, resource, booking)
+    log_action(session, "booking.created", space_id=space.id, actor_id=actor.id if actor else None,
+               obj=booking, resource_id=resource.id, event_id=event_id, starts_at=starts_at.isoformat())
+    return booking
+
+
+async def release_event_bookings(session: AsyncSession, *, space: Space, event_id: int,
+                                 actor: Account | None, reason: str = "") -> int:
+    """Cancel the room bookings held for an event (event cancelled or moved). Returns how many."""
+    count = 0
+    for booking in await repository.bookings_with_source(session, f"event:{event_id}"):
+        _mark_cancelled(booking, actor, reason)
+        log_action(session, "booking.cancelled", space_id=space.id, actor_id=actor.id if actor else None,
+                   obj=booking, event_id=event_id, reason=reason)
+        count += 1
+    await session.flush()
+    return count
+
+
+def _mark_cancelled(booking: Booking, actor: Account | None, reason: str) -> None:
+    now = clock.now()
+    booking.status = BookingStatus.cancelled
+    booking.cancelled_at = now
+    booking.cancelled_by_id = actor.id if actor else None
+    booking.cancel_reason = reason.strip()[:500]
+    booking.updated_at = now
+
+
+async def cancel_booking(
+    session: AsyncSession,
+    *,
+    space: Space,
+    resource: Resource,
+    booking: Booking,
+    actor: Account,
+    reason: str = "",
+    as_staff: bool = False,
+) -> Booking:
+    """Cancel a booking. Members are held to the resource's deadline (refused, or the booking is
+    marked ``late_cancel_charged`` under a "charge" policy); staff may cancel any booking that has
+    not ended, and the member is told their reason."""
+    if booking.status != BookingStatus.confirmed:
+        raise BookingNotActive()
+    now = clock.now()
+    if as_staff:
+        if booking.ends_at <= now:
+            raise BookingNotActive(BookingNotActive.ended_message)
+    else:
+        outcome = rules.can_cancel(booking.starts_at, rules=resource.rules, now=now)
+        booking.late_cancel_charged = outcome == "late_charge"
+    _mark_cancelled(booking, actor, reason)
+    session.add(booking)
+    await session.flush()
+    log_action(session, "booking.cancelled", space_id=space.id, actor_id=actor.id, obj=booking,
+               resource_id=resource.id, reason=booking.cancel_reason, late=booking.late_cancel_charged,
+               by_staff=as_staff and actor.id != booking.account_id)
+    if booking.account_id is not None:
+        account = await session.get(Account, booking.account_id)
+        if account is not None:
+            notify.booking_cancelled(session, space, resource, booking, account,
+                                     by_staff=as_staff and actor.id != booking.account_id)
+    return booking
+
+
+async def move_booking(
+    session: AsyncSession,
+    *,
+    space: Space,
+    booking: Booking,
+    resource: Resource,
+    new_resource: Resource | None = None,
+    starts_at: datetime,
+    ends_at: datetime,
+    actor: Account,
+    reason: str = "",
+) -> Booking:
+    """Staff move a booking to another time and/or resource; the member is told, with the reason.
+
+    The new slot passes the rules for the member the booking is for (horizon excepted) and the
+    same database guard; the price is recomputed for the new slot.
+    """
+    if booking.status != BookingStatus.confirmed:
+        raise BookingNotActive()
+    target = new_resource or resource
+    member = None
+    if booking.account_id is not None:
+        from app.space.service import membership
+
+        member = await membership(session, booking.account_id)
+    now = clock.now()
+    if booking.source == BookingSource.event:
+        if starts_at.tzinfo is None or ends_at.tzinfo is None:
+            raise InvalidInterval(InvalidInterval.naive_message)
+        starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+        cal = await load_calendar(session, space)
+        if ends_at <= starts_at:
+            raise InvalidInterval()
+        if starts_at < now:
+            raise InThePast()
+        if target.is_archived:
+            raise ResourceArchived()
+        await _check_blocks(session, target, starts_at, ends_at)
+    else:
+        starts_at, ends_at, cal = await _check(session, space, target, member, starts_at, ends_at,
+                                               is_staff=True, now=now)
+    before = (booking.resource_id, booking.starts_at, booking.ends_at)
+    booking.resource_id = target.id  # type: ignore[assignment]
+    booking.starts_at, booking.ends_at = starts_at, ends_at
+    booking.blocked_until = held_until(target, ends_at)
+    booking.exclusive = target.capacity == 1
+    if booking.source != BookingSource.event:
+        price = make_quote(space, target, starts_at, ends_at, cal, is_member=booking.price_kind != "public")
+        booking.price_cents, booking.vat_rate_bp = price.price_cents, price.vat_rate_bp
+    booking.updated_at = now
+    await _guard(session, space, target, booking, exclude_id=booking.id)
+    log_action(session, "booking.moved", space_id=space.id, actor_id=actor.id, obj=booking,
+               from_resource_id=before[0], from_starts_at=before[1].isoformat(), to_resource_id=target.id,
+               to_starts_at=starts_at.isoformat(), reason=reason.strip()[:500])
+    if booking.account_id is not None:
+        account = await session.get(Account, booking.account_id)
+        if account is not None:
+            notify.booking_moved(session, space, target, booking, account, previous=before, reason=reason)
+    return booking
+
+
+# -- weekly series ------------------------------------------------------------------------------
+
+
+@dataclass
+class Occurrence:
+    starts_at: datetime
+    ends_at: datetime
+    status: str  # "free", "conflict" or "invalid"
+    code: str | None = None
+    message: str | None = None
+    price_cents: int = 0
+    conflict: tuple[datetime, datetime] | None = None
+
+
+@dataclass
+class SeriesPlan:
+    occurrences: list[Occurrence] = field(default_factory=list)
+
+    @property
+    def free(self) -> list[Occurrence]:
+        return [o for o in self.occurrences if o.status == "free"]
+
+    @property
+    def taken(self) -> list[Occurrence]:
+        return [o for o in self.occurrences if o.status != "free"]
+
+
+async def plan_series(
+    session: AsyncSession,
+    *,
+    space: Space,
+    resource: Resource,
+    member: SpaceMember,
+    starts_at: datetime,
+    ends_at: datetime,
+    until: date | None = None,
+    count: int | None = None,
+    is_staff: bool = False,
+) -> SeriesPlan:
+    """Every weekly occurrence with whether it can be booked, in two queries (bookings, blocks).
+
+    Raises only for a malformed repeat; a rule failing on one date marks that occurrence invalid.
+    """
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise InvalidInterval(InvalidInterval.naive_message)
+    rules.check_can_book(resource.rules, role=member.role, member_tags=member.tag_set, archived=resource.is_archived,
+                         blocked_periods=(), starts_at=starts_at, ends_at=ends_at)
+    intervals = rules.occurrences_weekly(starts_at, ends_at, tz=space.timezone, until=until, count=count)
+    cal = await load_calendar(session, space)
+    now = clock.now()
+    first, last = intervals[0][0], held_until(resource, intervals[-1][1])
+    existing = await repository.bookings_between(session, first, last, resource_ids=[resource.id], held=True)  # type: ignore[list-item]
+    held = [(b.starts_at, b.ends_at, b.blocked_until) for b in existing]
+    blocks = await blocks_between(session, [resource.id], first, last)  # type: ignore[list-item]
+    plan = SeriesPlan()
+    for start, end in intervals:
+        try:
+            start, end = rules.validate_interval(start, end, rules=resource.rules, cal=cal, now=now, is_staff=is_staff)
+            rules.check_can_book(resource.rules, role=member.role, member_tags=member.tag_set, archived=False,
+                                 blocked_periods=[(b.starts_at, b.ends_at) for b in blocks],
+                                 starts_at=start, ends_at=end)
+        except FabriqueError as exc:
+            plan.occurrences.append(Occurrence(start, end, "invalid", exc.error_code, exc.translated_message()))
+            continue
+        until_ = held_until(resource, end)
+        window = full_window(start, until_, [h for h in held if h[0] < until_ and h[2] > start], resource.capacity)
+        if window is not None:
+            plan.occurrences.append(Occurrence(start, end, "conflict", BookingConflict.code,
+                                               BookingConflict(starts_at=window[0], ends_at=window[1]).translated_message(),
+                                               conflict=window))
+            continue
+        plan.occurrences.append(Occurrence(start, end, "free", price_cents=make_quote(space, resource, start, end, cal).price_cents))
+    return plan
+
+
+async def book_series(
+    session: AsyncSession,
+    *,
+    space: Space,
+    resource: Resource,
+    member: SpaceMember,
+    account: Account,
+    actor: Account,
+    starts_at: datetime,
+    ends_at: datetime,
+    until: date | None = None,
+    count: int | None = None,
+    on_conflict: str = "fail",
+    is_staff: bool = False,
+) -> tuple[BookingSeries, list[Booking], SeriesPlan]:
+    """Book the weekly occurrences: all or nothing (``on_conflict="fail"``) or the free ones
+    (``"skip"``). Raises ``SeriesConflict`` listing the occurrences that cannot be booked."""
+    plan = await plan_series(session, space=space, resource=resource, member=member, starts_at=starts_at,
+                             ends_at=ends_at, until=until, count=count, is_staff=is_staff)
+    if not plan.free:
+        raise SeriesConflict(occurrences=plan.taken, none_free=True)
+    if on_conflict == "fail" and plan.taken:
+        raise SeriesConflict(occurrences=plan.taken)
+    series = BookingSeries(resource_id=resource.id, account_id=account.id, booked_by_id=actor.id,
+                           starts_at=plan.occurrences[0].starts_at, ends_at=plan.occurrences[0].ends_at,
+                           until=until, count=count)
+    session.add(series)
+    await session.flush()
+    bookings = [
+        await book(session, space=space, resource=resource, member=member, account=account, actor=actor,
+                   starts_at=o.starts_at, ends_at=o.ends_at, is_staff=is_staff, series_id=series.id,
+                   notify_member=False)
+        for o in plan.free
+    ]
+    log_action(session, "booking.series_created", space_id=space.id, actor_id=actor.id, obj=series,
+               resource_id=resource.id, booked=len(bookings), skipped=len(plan.taken))
+    notify.series_confirmed(session, space, resource, bookings, account, skipped=plan.taken)
+    return series, bookings, plan
