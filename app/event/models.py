@@ -79,10 +79,9 @@ class Event(SpaceScoped, table=True):
     starts_at: datetime
     ends_at: datetime
     place: str = Field(default="", max_length=200)          # free text, or the room's name
-    # The room booked for the event. A plain integer until the resources domain has its table;
-    # see docs/events.md ("Rooms").
-    resource_id: int | None = Field(default=None, index=True)
-    booking_id: int | None = None
+    # The room of the space where it happens, held by a booking while the event is published.
+    resource_id: int | None = Field(default=None, foreign_key="resource.id", index=True, ondelete="SET NULL")
+    booking_id: int | None = Field(default=None, foreign_key="booking.id", ondelete="SET NULL")
     capacity: int | None = None                             # None: no limit
     visibility: str = Field(default=Visibility.public, max_length=16)
     price_public_cents: int = 0
