@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from app.core import db, i18n
@@ -18,23 +17,23 @@ log = logging.getLogger("fabrique.jobs")
 TaskFn = Callable[..., Awaitable[Any]]
 
 
-@dataclass
-class Task:
-    name: str
-    fn: TaskFn
-    with_session: bool
-
-    async def __call__(self, ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+def _wrap(name: str, fn: TaskFn, with_session: bool) -> TaskFn:
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         space_id = kwargs.pop("space_id", None)
         locale = kwargs.pop("locale", None)
         with i18n.use_locale(locale):
-            if not self.with_session:
-                return await self.fn(ctx, *args, **kwargs)
+            if not with_session:
+                return await fn(ctx, *args, **kwargs)
             async with db.transaction(space_id=space_id) as session:
-                return await self.fn(session, *args, **kwargs)
+                return await fn(session, *args, **kwargs)
+
+    run.__name__ = run.__qualname__ = name.replace(".", "_")
+    run.__doc__ = fn.__doc__
+    run.__wrapped__ = fn  # type: ignore[attr-defined]
+    return run
 
 
-TASKS: dict[str, Task] = {}
+TASKS: dict[str, TaskFn] = {}
 
 # Modules that define tasks; importing them fills TASKS. Domains' tasks.py are found by convention.
 TASK_MODULES = ["app.core.mail_tasks"]
@@ -42,23 +41,27 @@ TASK_MODULES = ["app.core.mail_tasks"]
 CRON_SPECS: list[dict[str, Any]] = []
 
 
-def task(name: str, *, session: bool = True) -> Callable[[TaskFn], Task]:
-    """Register ``fn(session, *args)`` (or ``fn(ctx, *args)`` with ``session=False``) as job ``name``."""
+def task(name: str, *, session: bool = True) -> Callable[[TaskFn], TaskFn]:
+    """Register ``fn(session, *args)`` (or ``fn(ctx, *args)`` with ``session=False``) as job ``name``.
 
-    def decorator(fn: TaskFn) -> Task:
+    The job opens its own transaction (scoped to ``space_id=`` when the caller passes one) and
+    runs in ``locale=`` when given. The decorated function itself is returned unchanged, so it
+    can be called directly in tests.
+    """
+
+    def decorator(fn: TaskFn) -> TaskFn:
         if name in TASKS:
             raise RuntimeError(f"task {name!r} registered twice")
-        t = Task(name=name, fn=fn, with_session=session)
-        TASKS[name] = t
-        return t
+        TASKS[name] = _wrap(name, fn, session)
+        return fn
 
     return decorator
 
 
-def cron_task(name: str, **schedule: Any) -> Callable[[TaskFn], Task]:
+def cron_task(name: str, **schedule: Any) -> Callable[[TaskFn], TaskFn]:
     """Register a task and run it on a schedule (arq ``cron`` keywords: hour, minute, ...)."""
 
-    def decorator(fn: TaskFn) -> Task:
+    def decorator(fn: TaskFn) -> TaskFn:
         t = task(name)(fn)
         CRON_SPECS.append({"name": name, **schedule})
         return t
@@ -66,7 +69,7 @@ def cron_task(name: str, **schedule: Any) -> Callable[[TaskFn], Task]:
     return decorator
 
 
-def load_tasks() -> dict[str, Task]:
+def load_tasks() -> dict[str, TaskFn]:
     from app.core.discovery import domain_modules
 
     for module in TASK_MODULES:

@@ -63,6 +63,8 @@ def make_engine(settings: Settings | None = None, url: str | None = None) -> Asy
 
 def init_engine(settings: Settings | None = None, url: str | None = None) -> AsyncEngine:
     global _engine, _sessionmaker
+    import app.models  # noqa: F401  (every mapper configured before the first query)
+
     _engine = make_engine(settings, url)
     _sessionmaker = async_sessionmaker(_engine, class_=AsyncSession, expire_on_commit=False)
     return _engine

@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.config import get_settings
 
+
 def _make_hasher() -> PasswordHasher:
     # The test suite creates hundreds of accounts: cheap (still argon2id) parameters there only.
     if get_settings().env == "test":

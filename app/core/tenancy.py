@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Table, event
-from sqlalchemy.sql import visitors
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql import visitors
 from sqlmodel import Field, SQLModel
 
 from app.core.errors import TenantScopeMissing

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import Settings
+
+
+def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FABRIQUE_")}
+    full_env.update(env)
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=full_env,
+                          timeout=60)
+
+
+def test_serve_with_the_database_down_names_the_host_without_a_traceback(tmp_path):
+    r = _run("serve", FABRIQUE_DATABASE_URL="postgresql+asyncpg://fabrique@127.0.0.1:1/nope",
+             FABRIQUE_VAR_DIR=str(tmp_path))
+    assert r.returncode == 1
+    assert "127.0.0.1:1" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_production_refuses_a_missing_or_placeholder_secret():
+    with pytest.raises(ValidationError, match="FABRIQUE_SECRET_KEY"):
+        Settings(env="production", secret_key=None)
+    with pytest.raises(ValidationError, match="FABRIQUE_SECRET_KEY"):
+        Settings(env="production", secret_key="changeme")
+    Settings(env="production", secret_key="x" * 40)
+
+
+def test_production_start_says_which_variable_to_set(tmp_path):
+    r = _run("serve", FABRIQUE_ENV="production", FABRIQUE_VAR_DIR=str(tmp_path))
+    assert r.returncode == 1
+    assert "FABRIQUE_SECRET_KEY" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_development_generates_and_keeps_a_secret_key(tmp_path):
+    s = Settings(env="development", var_dir=tmp_path)
+    key = s.resolved_secret_key()
+    assert len(key) >= 32
+    assert Settings(env="development", var_dir=tmp_path).resolved_secret_key() == key
+
+
+def test_createsuperuser_then_demo_on_a_fresh_sqlite_file(tmp_path):
+    env = {"FABRIQUE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'f.db'}", "FABRIQUE_VAR_DIR": str(tmp_path)}
+    assert _run("migrate", **env).returncode == 0
+    r = _run("createsuperuser", "--email", "op@example.org", "--name", "Op", "--password", "operator-password-1", **env)
+    assert r.returncode == 0, r.stderr
+    first = _run("demo", **env)
+    assert first.returncode == 0, first.stderr
+    assert "claire@demo.fabrique.coop" in first.stdout
+    second = _run("demo", **env)  # idempotent
+    assert second.returncode == 0, second.stderr

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+from app.core import db, jobs
+from app.core.mail import queue_email
+from workers.task import CRON_SPECS, TASKS, cron_task, task
+
+HITS: list[tuple[str, object]] = []
+
+
+@task("test.record")
+async def _record(session, value):
+    HITS.append(("record", value))
+
+
+@cron_task("test.tick", minute=set(range(60)))
+async def _tick(session):
+    HITS.append(("tick", None))
+
+
+async def test_jobs_enqueued_in_a_transaction_are_sent_only_after_commit(app, run_jobs):
+    HITS.clear()
+    async with db.transaction() as session:
+        jobs.enqueue(session, "test.record", 1)
+        await run_jobs()
+        assert HITS == []  # not sent before the commit
+    await run_jobs()
+    assert HITS == [("record", 1)]
+
+
+async def test_a_rolled_back_transaction_sends_nothing(app, run_jobs, outbox):
+    HITS.clear()
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            jobs.enqueue(session, "test.record", 2)
+            queue_email(session, "ghost@example.org", "verify_email", {"name": "G", "url": "http://x"})
+            raise RuntimeError("boom")
+    await run_jobs()
+    assert HITS == []
+    assert await outbox() == []
+
+
+async def test_email_job_writes_a_real_message_to_the_outbox(app, outbox):
+    async with db.transaction() as session:
+        queue_email(session, "reader@example.org", "verify_email", {"name": "Reader", "url": "http://testserver/v/1"},
+                    locale="en")
+    [msg] = await outbox()
+    assert msg["Subject"] == "Confirm your e-mail address"
+    assert msg.get_body(preferencelist=("html",)) is not None
+
+
+async def test_inline_runner_computes_cron_schedules_with_arqs_own_calculation(app):
+    from workers.inline import InlineQueue
+
+    queue = InlineQueue()
+    jobs_ = {j.name: j for j in queue.cron_jobs()}
+    assert "test.tick" in jobs_
+    job = jobs_["test.tick"]
+    job.calculate_next(datetime(2026, 11, 26, 10, 0, 30, tzinfo=UTC))
+    assert job.next_run.replace(microsecond=0) == datetime(2026, 11, 26, 10, 1, tzinfo=UTC)
+
+
+@pytest.mark.skipif(not os.environ.get("FABRIQUE_TEST_REDIS_URL"), reason="needs FABRIQUE_TEST_REDIS_URL (real Redis)")
+async def test_arq_worker_on_real_redis_runs_an_enqueued_job_and_a_cron_job(app):
+    from arq import Worker, create_pool
+
+    from workers.settings import build_worker_settings
+
+    HITS.clear()
+    settings = build_worker_settings(os.environ["FABRIQUE_TEST_REDIS_URL"])
+    pool = await create_pool(settings["redis_settings"])
+    await pool.enqueue_job("test.record", 42)
+    worker = Worker(
+        functions=settings["functions"], cron_jobs=[c for c in settings["cron_jobs"] if c.name == "test.tick"],
+        redis_pool=pool, burst=True, poll_delay=0.01, handle_signals=False, keep_result=0,
+    )
+    # run the cron job now, as arq does when its time has come
+    for cron in worker.cron_jobs:
+        cron.run_at_startup = True
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    assert ("record", 42) in HITS
+    assert ("tick", None) in HITS
+    assert worker.jobs_complete >= 2 and worker.jobs_failed == 0
+
+
+def test_every_task_has_a_domain_dot_verb_name():
+    assert TASKS and all("." in name for name in TASKS)
+    assert all(spec["name"] in TASKS for spec in CRON_SPECS)
