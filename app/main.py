@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.config import ROOT, get_settings
 from app.core import db, jobs
 from app.core.errors import FabriqueError, NotAuthenticated, NotFound, SpaceSuspended
-from app.core.i18n import gettext
+from app.core.i18n import N_, gettext
 from app.core.middleware import LocaleAndSecurityMiddleware
 
 log = logging.getLogger("fabrique")
@@ -46,16 +46,16 @@ def _page_error(request: Request, exc: FabriqueError) -> Response:
 
 
 _VALIDATION_MESSAGES = {
-    "missing": "This field is required.",
-    "string_too_short": "This value is too short.",
-    "string_too_long": "This value is too long.",
-    "value_error": "This value is not valid.",
-    "string_pattern_mismatch": "This value is not in the expected format.",
-    "extra_forbidden": "This field is not expected.",
-    "int_parsing": "A whole number is expected.",
-    "datetime_parsing": "A date and time is expected (ISO 8601).",
-    "datetime_from_date_parsing": "A date and time is expected (ISO 8601).",
-    "enum": "This value is not one of the allowed choices.",
+    "missing": N_("This field is required."),
+    "string_too_short": N_("This value is too short."),
+    "string_too_long": N_("This value is too long."),
+    "value_error": N_("This value is not valid."),
+    "string_pattern_mismatch": N_("This value is not in the expected format."),
+    "extra_forbidden": N_("This field is not expected."),
+    "int_parsing": N_("A whole number is expected."),
+    "datetime_parsing": N_("A date and time is expected (ISO 8601)."),
+    "datetime_from_date_parsing": N_("A date and time is expected (ISO 8601)."),
+    "enum": N_("This value is not one of the allowed choices."),
 }
 
 
@@ -124,14 +124,14 @@ def create_app() -> FastAPI:
             return JSONResponse(body, status_code=422)
         return _page_error(request, NotFound()) if any(
             e.get("loc", ("",))[0] == "path" for e in exc.errors()
-        ) else _page_error(request, FabriqueError("This request is not valid.", code="validation_error"))
+        ) else _page_error(request, FabriqueError(N_("This request is not valid."), code="validation_error"))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             err: FabriqueError = NotFound()
         elif exc.status_code == 405:
-            err = FabriqueError("This method is not allowed here.", code="method_not_allowed")
+            err = FabriqueError(N_("This method is not allowed here."), code="method_not_allowed")
             err.status_code = 405  # type: ignore[misc]
         else:
             err = FabriqueError(str(exc.detail), code="http_error")
@@ -141,7 +141,7 @@ def create_app() -> FastAPI:
     @app.exception_handler(Exception)
     async def unhandled(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        err = FabriqueError("Something went wrong on our side. The team has been told.", code="internal_error")
+        err = FabriqueError(N_("Something went wrong on our side. The team has been told."), code="internal_error")
         err.status_code = 500  # type: ignore[misc]
         return _json_error(err) if _wants_json(request) else _page_error(request, err)
 

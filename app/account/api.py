@@ -21,6 +21,7 @@ from app.account.schemas import (
     TokenCreated,
     TokenRead,
 )
+from app.core.i18n import N_
 from app.core.web import SessionDep, api_router
 from app.space.models import Space
 
@@ -105,7 +106,7 @@ async def create_token(payload: TokenCreate, account: CurrentAccount, session: S
         if payload.space not in choices:
             from app.core.errors import ValidationFailed
 
-            raise ValidationFailed(fields={"space": "You are not a member of this space."})
+            raise ValidationFailed(fields={"space": N_("You are not a member of this space.")})
         space_id = choices[payload.space]
     token, raw = await service.create_api_token(
         session, account, name=payload.name, space_id=space_id,

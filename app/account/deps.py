@@ -11,6 +11,7 @@ from app.account import service
 from app.account.models import Account
 from app.core import i18n
 from app.core.errors import NotAuthenticated, PermissionDenied
+from app.core.i18n import N_
 from app.core.web import LANG_COOKIE, SessionDep
 
 SESSION_COOKIE = "fabrique_session"
@@ -36,7 +37,7 @@ async def optional_account(
     if raw:
         found = await service.account_for_api_token(session, raw)
         if found is None:
-            raise NotAuthenticated("This access token is invalid, expired or revoked.", code="invalid_token")
+            raise NotAuthenticated(N_("This access token is invalid, expired or revoked."), code="invalid_token")
         account, token = found
         request.state.token_space_id = token.space_id
     elif not request.url.path.startswith("/api/"):

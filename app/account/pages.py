@@ -14,7 +14,7 @@ from app.account.models import Account
 from app.config import get_settings
 from app.core import i18n
 from app.core.errors import FabriqueError, ValidationFailed
-from app.core.i18n import _
+from app.core.i18n import N_, _
 from app.core.web import LANG_COOKIE, SessionDep, form_data, page_router, redirect, render
 from app.space import service as spaces
 
@@ -56,7 +56,7 @@ async def home(request: Request, account: OptionalAccount, session: SessionDep) 
 
 
 def _require(form: dict[str, str], *names: str) -> None:
-    missing = {n: "This field is required." for n in names if not form.get(n, "").strip()}
+    missing = {n: N_("This field is required.") for n in names if not form.get(n, "").strip()}
     if missing:
         raise ValidationFailed(fields=missing)
 
@@ -78,7 +78,7 @@ async def signup(request: Request, session: SessionDep) -> Response:
         try:
             email = validate_email(form["email"], check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            raise ValidationFailed(fields={"email": "This e-mail address is not valid."}) from exc
+            raise ValidationFailed(fields={"email": N_("This e-mail address is not valid.")}) from exc
         account = await service.create_account(
             session, name=form["name"], email=email, password=form["password"], locale=i18n.get_locale()
         )
@@ -230,7 +230,7 @@ async def create_token(request: Request, account: CurrentAccount, session: Sessi
         if form.get("space"):
             choices = {c.space.slug: c.space.id for c in await spaces.spaces_of(session, account.id)}
             if form["space"] not in choices:
-                raise ValidationFailed(fields={"space": "You are not a member of this space."})
+                raise ValidationFailed(fields={"space": N_("You are not a member of this space.")})
             space_id = choices[form["space"]]
         days = form.get("expires_in_days", "").strip()
         expires = timedelta(days=int(days)) if days.isdigit() and int(days) > 0 else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from app.core.i18n import gettext
+from app.core.i18n import N_, gettext
 
 
 class FabriqueError(Exception):
@@ -64,13 +64,13 @@ class ValidationFailed(FabriqueError):
 
     status_code = 422
     code = "validation_error"
-    message = "Some fields are not valid."
+    message = N_("Some fields are not valid.")
 
 
 class NotAuthenticated(FabriqueError):
     status_code = 401
     code = "not_authenticated"
-    message = "Please log in to continue."
+    message = N_("Please log in to continue.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,43 +80,43 @@ class NotAuthenticated(FabriqueError):
 class PermissionDenied(FabriqueError):
     status_code = 403
     code = "permission_denied"
-    message = "You do not have permission to do this."
+    message = N_("You do not have permission to do this.")
 
 
 class NotFound(FabriqueError):
     status_code = 404
     code = "not_found"
-    message = "This page or object does not exist."
+    message = N_("This page or object does not exist.")
 
 
 class Conflict(FabriqueError):
     status_code = 409
     code = "conflict"
-    message = "This conflicts with the current state."
+    message = N_("This conflicts with the current state.")
 
 
 class Gone(FabriqueError):
     status_code = 410
     code = "gone"
-    message = "This link is no longer valid."
+    message = N_("This link is no longer valid.")
 
 
 class TooManyRequests(FabriqueError):
     status_code = 429
     code = "too_many_requests"
-    message = "Too many attempts. Try again in %(minutes)s minutes."
+    message = N_("Too many attempts. Try again in %(minutes)s minutes.")
 
 
 class SpaceSuspended(FabriqueError):
     status_code = 423
     code = "space_suspended"
-    message = "This space is suspended. Contact the platform operator."
+    message = N_("This space is suspended. Contact the platform operator.")
 
 
 class AccountSuspended(FabriqueError):
     status_code = 403
     code = "account_suspended"
-    message = "This account is suspended."
+    message = N_("This account is suspended.")
 
 
 class TenantScopeMissing(RuntimeError):

@@ -126,3 +126,8 @@ def format_hour(value: datetime, tz: str, locale: str | None = None) -> str:
 
 def locale_display_name(code: str) -> str:
     return Locale.parse(code).get_display_name(code).capitalize()
+
+
+def N_(message: str) -> str:
+    """Mark a msgid for extraction without translating it (translated later, when rendered)."""
+    return message

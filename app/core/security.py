@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.config import get_settings
+from app.core.i18n import N_
 
 
 def _make_hasher() -> PasswordHasher:
@@ -57,13 +58,13 @@ def password_needs_rehash(password_hash: str) -> bool:
 def password_weakness(password: str, *, email: str = "", name: str = "") -> str | None:
     """An English msgid saying why a password is weak, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return "Use at least 10 characters."
+        return N_("Use at least 10 characters.")
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
-        return "This password is too common or too easy to guess."
+        return N_("This password is too common or too easy to guess.")
     local = email.split("@", 1)[0].lower()
     if (local and len(local) >= 4 and local in lowered) or (name and name.lower().replace(" ", "") == lowered):
-        return "Do not use your name or e-mail address as a password."
+        return N_("Do not use your name or e-mail address as a password.")
     return None
 
 

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import ROOT, get_settings
 from app.core import db, i18n, jobs
 from app.core.errors import FabriqueError
+from app.core.i18n import N_
 from app.core.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, csrf_token_valid, new_csrf_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -218,7 +219,7 @@ def redirect(url: str, *, message: str | None = None, category: str = "success")
 class CsrfFailed(FabriqueError):
     status_code = 403
     code = "csrf_failed"
-    message = "This form has expired or was not sent from Fabrique. Reload the page and try again."
+    message = N_("This form has expired or was not sent from Fabrique. Reload the page and try again.")
 
 
 async def csrf_protect(request: Request) -> None:

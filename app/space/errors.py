@@ -1,9 +1,10 @@
 from app.core.errors import Conflict, Gone, ValidationFailed
+from app.core.i18n import N_
 
 
 class SlugInvalid(ValidationFailed):
     code = "slug_invalid"
-    message = "The web address may only contain lowercase letters, digits and hyphens (3 to 48 characters)."
+    message = N_("The web address may only contain lowercase letters, digits and hyphens (3 to 48 characters).")
 
     def __init__(self) -> None:
         super().__init__(fields={"slug": self.message})
@@ -11,7 +12,7 @@ class SlugInvalid(ValidationFailed):
 
 class SlugReserved(ValidationFailed):
     code = "slug_reserved"
-    message = "This web address is reserved. Choose another one."
+    message = N_("This web address is reserved. Choose another one.")
 
     def __init__(self) -> None:
         super().__init__(fields={"slug": self.message})
@@ -19,7 +20,7 @@ class SlugReserved(ValidationFailed):
 
 class SlugTaken(Conflict):
     code = "slug_taken"
-    message = "Another space already uses this web address. Choose another one."
+    message = N_("Another space already uses this web address. Choose another one.")
 
     def __init__(self) -> None:
         super().__init__(fields={"slug": self.message})
@@ -27,7 +28,7 @@ class SlugTaken(Conflict):
 
 class InvalidTimezone(ValidationFailed):
     code = "invalid_timezone"
-    message = "Unknown time zone."
+    message = N_("Unknown time zone.")
 
     def __init__(self) -> None:
         super().__init__(fields={"timezone": self.message})
@@ -35,12 +36,12 @@ class InvalidTimezone(ValidationFailed):
 
 class LastOwner(Conflict):
     code = "last_owner"
-    message = "A space must keep at least one owner. Make someone else owner first."
+    message = N_("A space must keep at least one owner. Make someone else owner first.")
 
 
 class AlreadyMember(Conflict):
     code = "already_member"
-    message = "This person is already a member of the space."
+    message = N_("This person is already a member of the space.")
 
     def __init__(self) -> None:
         super().__init__(fields={"email": self.message})
@@ -48,4 +49,4 @@ class AlreadyMember(Conflict):
 
 class InvitationInvalid(Gone):
     code = "invitation_invalid"
-    message = "This invitation has expired, was revoked or has already been used. Ask for a new one."
+    message = N_("This invitation has expired, was revoked or has already been used. Ask for a new one.")

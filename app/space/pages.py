@@ -6,7 +6,7 @@ from fastapi.responses import Response
 from app.account.deps import CurrentAccount, OptionalAccount
 from app.audit.service import action_label, list_space_entries
 from app.core.errors import FabriqueError, ValidationFailed
-from app.core.i18n import _, _l
+from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
 from app.space import service
@@ -31,7 +31,7 @@ def _legal(form: dict[str, str]) -> dict[str, str | None]:
     if values["siret"]:
         values["siret"] = values["siret"].replace(" ", "")
         if not (values["siret"].isdigit() and len(values["siret"]) == 14):
-            raise ValidationFailed(fields={"siret": "A SIRET number has 14 digits."})
+            raise ValidationFailed(fields={"siret": N_("A SIRET number has 14 digits.")})
     if values["legal_form"] not in (None, "association", "company", "public", "other"):
         values["legal_form"] = None
     if values["vat_status"] not in (None, "subject", "exempt", "franchise"):
@@ -51,7 +51,7 @@ async def create_space(request: Request, account: CurrentAccount, session: Sessi
     form = await form_data(request)
     try:
         if len(form.get("name", "").strip()) < 2:
-            raise ValidationFailed(fields={"name": "Give the space a name (at least 2 characters)."})
+            raise ValidationFailed(fields={"name": N_("Give the space a name (at least 2 characters).")})
         locale = form.get("locale") if form.get("locale") in ("fr", "en") else "fr"
         space, _member = await service.create_space(
             session, account, name=form["name"], slug=form.get("slug") or None,
@@ -101,11 +101,11 @@ async def invite(request: Request, ctx: MemberManage, session: SessionDep) -> Re
         try:
             email = validate_email(form.get("email", ""), check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            raise ValidationFailed(fields={"email": "This e-mail address is not valid."}) from exc
+            raise ValidationFailed(fields={"email": N_("This e-mail address is not valid.")}) from exc
         try:
             role = Role(form.get("role", "member"))
         except ValueError as exc:
-            raise ValidationFailed(fields={"role": "Choose a role."}) from exc
+            raise ValidationFailed(fields={"role": N_("Choose a role.")}) from exc
         await service.invite(session, ctx.space, ctx.account, ctx.role, email=email, role=role)
     except FabriqueError as exc:
         return await _members(request, ctx, session, error=exc, form=form)
@@ -120,7 +120,7 @@ async def change_role(request: Request, member_id: int, ctx: MemberManage, sessi
         try:
             role = Role(form.get("role", ""))
         except ValueError as exc:
-            raise ValidationFailed(fields={"role": "Choose a role."}) from exc
+            raise ValidationFailed(fields={"role": N_("Choose a role.")}) from exc
         await service.change_role(session, ctx.space, ctx.account, ctx.role, member, role)
     except FabriqueError as exc:
         return await _members(request, ctx, session, error=exc)
@@ -158,7 +158,7 @@ async def save_settings(request: Request, ctx: SpaceManage, session: SessionDep)
     form = await form_data(request)
     try:
         if len(form.get("name", "").strip()) < 2:
-            raise ValidationFailed(fields={"name": "Give the space a name (at least 2 characters)."})
+            raise ValidationFailed(fields={"name": N_("Give the space a name (at least 2 characters).")})
         await service.update_space(
             session, ctx.space, ctx.account, name=form["name"].strip(), timezone=form.get("timezone") or None,
             locale=form.get("locale") if form.get("locale") in ("fr", "en") else None, **_legal(form),

@@ -18,6 +18,7 @@ from app.audit.service import log_action
 from app.config import get_settings
 from app.core import clock, security
 from app.core.errors import NotFound, PermissionDenied
+from app.core.i18n import N_
 from app.core.mail import queue_email
 from app.core.permissions import Perm, has_perm
 from app.core.tenancy import all_spaces, require_scope, set_scope
@@ -158,7 +159,7 @@ async def get_member(session: AsyncSession, member_id: int) -> SpaceMember:
 
 def _check_can_grant(actor_role: str, role: str) -> None:
     if role == Role.owner and not has_perm(actor_role, Perm.owner_manage):
-        raise PermissionDenied("Only an owner can give or take away the owner role.")
+        raise PermissionDenied(N_("Only an owner can give or take away the owner role."))
 
 
 async def _owner_count(session: AsyncSession) -> int:
