@@ -103,3 +103,9 @@ async def count_bookings(space, status: str | None = BookingStatus.confirmed) ->
 
 def utc(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def tick(seconds: int = 1) -> None:
+    """Move the frozen clock on. The dev outbox names files by time and recipient, so two e-mails
+    to one person at the same frozen instant would overwrite each other."""
+    clock.freeze(clock.now() + timedelta(seconds=seconds))
