@@ -1,0 +1,102 @@
+"""The event pages: the animator's form, registering from the event page, attendance from a phone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.core import clock
+from tests.event.factories import create_event, register, soon
+
+
+def _form(**overrides):
+    return {"title": "Atelier soudure", "description": "Apportez vos **lunettes**.",
+            "starts_at": "2031-05-20T18:00", "ends_at": "2031-05-20T20:00", "place": "Fablab",
+            "capacity": "2", "visibility": "public", "price_public": "", "price_member": "", "vat_rate": "",
+            "registration_deadline": "", "repeat_weeks": "", "action": "publish"} | overrides
+
+
+async def test_an_animator_publishes_an_event_from_the_form(world, web):
+    animator = await web(world.a.animator)
+    assert (await animator.get(f"/s/{world.a.slug}/events/new")).status_code == 200
+    r = await animator.post(f"/s/{world.a.slug}/events/new", _form())
+    assert r.status_code == 303, r.text
+    page = await animator.get(r.headers["location"])
+    assert "Atelier soudure" in page.text and "<strong>lunettes</strong>" in page.text
+    assert "2 seats left" in page.text
+
+
+async def test_the_form_keeps_what_was_typed_and_says_what_is_wrong(world, web):
+    animator = await web(world.a.animator)
+    r = await animator.post(f"/s/{world.a.slug}/events/new", _form(ends_at="2031-05-20T17:00", price_public="abc"))
+    assert r.status_code == 422
+    assert 'value="Atelier soudure"' in r.text
+    assert 'id="e-price_public"' in r.text
+    r = await animator.post(f"/s/{world.a.slug}/events/new", _form(ends_at="2031-05-20T17:00"))
+    assert r.status_code == 422
+    assert "The end must be after the start." in r.text
+
+
+async def test_a_member_cannot_open_the_new_event_form(world, web):
+    member = await web(world.a.member)
+    assert (await member.get(f"/s/{world.a.slug}/events/new")).status_code == 403
+
+
+async def test_a_member_registers_and_cancels_from_the_event_page(world, web):
+    event = await create_event(world.a.space, world.a.animator, capacity=1)
+    await register(world.a.space, event, world.a.manager)
+    member = await web(world.a.member)
+    page = await member.get(f"/s/{world.a.slug}/events/{event.id}")
+    assert "Join the waitlist" in page.text
+    r = await member.post(f"/s/{world.a.slug}/events/{event.id}/register")
+    assert r.status_code == 303
+    page = await member.get(f"/s/{world.a.slug}/events/{event.id}")
+    assert "Waitlist, number 1" in page.text
+    r = await member.post(f"/s/{world.a.slug}/events/{event.id}/register")
+    assert r.status_code == 409 and "You are already registered for this event." in r.text
+    await member.post(f"/s/{world.a.slug}/events/{event.id}/unregister")
+    assert "Join the waitlist" in (await member.get(f"/s/{world.a.slug}/events/{event.id}")).text
+
+
+async def test_an_animator_takes_attendance_and_downloads_the_list(world, web):
+    start = soon(days=1)
+    event = await create_event(world.a.space, world.a.animator, starts_at=start)
+    reg = await register(world.a.space, event, world.a.member)
+    clock.freeze(start + timedelta(minutes=5))
+    animator = await web(world.a.animator)
+    page = await animator.get(f"/s/{world.a.slug}/events/{event.id}/attendance")
+    assert page.status_code == 200 and world.a.member.name in page.text
+    r = await animator.post(f"/s/{world.a.slug}/events/{event.id}/registrations/{reg.id}/attendance",
+                            {"attendance": "present"})
+    assert r.status_code == 303
+    page = await animator.get(f"/s/{world.a.slug}/events/{event.id}/attendance")
+    assert "Undo present" in page.text
+    csv = await animator.get(f"/s/{world.a.slug}/events/{event.id}/attendance.csv")
+    assert csv.status_code == 200 and "present" in csv.text
+    member = await web(world.a.member)
+    assert (await member.get(f"/s/{world.a.slug}/events/{event.id}/attendance")).status_code == 403
+
+
+async def test_a_visitors_formula_looking_name_is_defused_in_the_csv(world, web, outbox):
+    from tests.fixtures.harness import link_in
+
+    event = await create_event(world.a.space, world.a.animator)
+    visitor = await web()
+    await visitor.post(f"/p/{world.a.slug}/events/{event.id}/register",
+                       {"name": "=HYPERLINK(\"http://evil\")", "email": "x@example.org"})
+    await visitor.post(f"{link_in((await outbox())[0], '/r/')}/confirm")
+    csv = await (await web(world.a.animator)).get(f"/s/{world.a.slug}/events/{event.id}/attendance.csv")
+    assert "'=HYPERLINK" in csv.text
+
+
+async def test_a_member_proposes_an_event_from_the_form(world, web):
+    member = await web(world.a.member)
+    r = await member.post(f"/s/{world.a.slug}/events/propose", _form(title="Soirée jeux"))
+    assert r.status_code == 303
+    page = await (await web(world.a.animator)).get(f"/s/{world.a.slug}/events/proposals")
+    assert "Soirée jeux" in page.text
+
+
+async def test_the_events_page_is_in_the_space_navigation(world, web):
+    page = await (await web(world.a.member)).get(f"/s/{world.a.slug}")
+    assert f'href="/s/{world.a.slug}/events"' in page.text
+    assert f'href="/s/{world.a.slug}/directory"' in page.text
