@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -17,6 +18,8 @@ from app.directory.models import Profile
 from app.space.models import Space, SpaceMember
 
 MAX_SKILLS = 20
+# "javascript:…", "data:…", "https://…" have a scheme; "example.org:8080/x" does not.
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
 MAX_LINKS = 5
 
 
@@ -39,10 +42,11 @@ def _url(value: str | None, name: str) -> str | None:
     value = (value or "").strip()
     if not value:
         return None
-    if "://" not in value:
+    if not _SCHEME.match(value):
         value = "https://" + value
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value) or len(value) > 300:
+    if parts.scheme.lower() not in ("http", "https") or "." not in (parts.hostname or "") \
+            or any(c.isspace() for c in value) or len(value) > 300:
         raise InvalidProfile(fields={name: N_("Enter a web address, e.g. https://example.org.")})
     return value
 
