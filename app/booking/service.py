@@ -157,11 +157,13 @@ async def _guard(
     session: AsyncSession, space: Space, resource: Resource, booking: Booking, *, exclude_id: int | None = None
 ) -> None:
     """Refuse the booking if its held interval is taken, then write it under the database guard."""
-    if resource.capacity > 1:
-        await repository.lock_resource(session, resource.id)  # type: ignore[arg-type]
-    held = await repository.overlapping(
-        session, resource.id, booking.starts_at, booking.blocked_until, exclude_id=exclude_id  # type: ignore[arg-type]
-    )
+    # A moved booking is already changed in the session: no autoflush before the check has run.
+    with session.no_autoflush:
+        if resource.capacity > 1:
+            await repository.lock_resource(session, resource.id)  # type: ignore[arg-type]
+        held = await repository.overlapping(
+            session, resource.id, booking.starts_at, booking.blocked_until, exclude_id=exclude_id  # type: ignore[arg-type]
+        )
     window = full_window(booking.starts_at, booking.blocked_until, held, resource.capacity)
     if window is not None:
         raise BookingConflict(starts_at=window[0], ends_at=window[1])

@@ -1,0 +1,101 @@
+"""Reading HTML form values: local dates and times in the space's timezone, euros, whole numbers.
+
+Browsers send wall-clock values ("2027-03-02", "09:30"); the space's timezone turns them into
+aware instants. Each parser raises a field error the form shows beside the input.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from app.booking.errors import N_
+from app.core.errors import ValidationFailed
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(fields={field: message})
+
+
+def parse_date(value: str | None, field: str, *, default: date | None = None) -> date:
+    if not value:
+        if default is not None:
+            return default
+        raise _invalid(field, N_("Choose a date."))
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise _invalid(field, N_("Choose a date.")) from exc
+
+
+def parse_time(value: str | None, field: str) -> time:
+    try:
+        parsed = time.fromisoformat((value or "").strip())
+    except ValueError as exc:
+        raise _invalid(field, N_("Give a time such as 09:30.")) from exc
+    return parsed.replace(second=0, microsecond=0)
+
+
+def parse_optional_time(value: str | None, field: str) -> time | None:
+    return parse_time(value, field) if (value or "").strip() else None
+
+
+def local_datetime(day: date, at: time, tz: str) -> datetime:
+    """A wall-clock reading in the space's timezone as an aware instant (a time inside the spring
+    gap resolves after the gap, as in the rules engine)."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(tz))
+
+
+def parse_instant(value: str | None, field: str) -> datetime:
+    """An ISO instant carried in a link or hidden field (with its offset)."""
+    try:
+        parsed = datetime.fromisoformat((value or "").strip())
+    except ValueError as exc:
+        raise _invalid(field, N_("Choose a slot.")) from exc
+    if parsed.tzinfo is None:
+        raise _invalid(field, N_("Choose a slot."))
+    return parsed
+
+
+def parse_int(value: str | None, field: str, *, default: int | None = None, minimum: int = 0,
+              maximum: int = 1_000_000) -> int | None:
+    text = (value or "").strip()
+    if not text:
+        return default
+    try:
+        number = int(text)
+    except ValueError as exc:
+        raise _invalid(field, N_("A whole number is expected.")) from exc
+    if not minimum <= number <= maximum:
+        raise _invalid(field, N_("This number is out of range."))
+    return number
+
+
+def parse_cents(value: str | None, field: str) -> int:
+    """Euros as typed by a French or English speaker ("12,50", "12.50", "1 200") → cents."""
+    text = (value or "0").strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace("€", "")
+    text = text.replace(",", ".")
+    try:
+        amount = Decimal(text or "0")
+    except InvalidOperation as exc:
+        raise _invalid(field, N_("Give an amount such as 12.50.")) from exc
+    if amount < 0 or amount != amount.quantize(Decimal("0.01")) or amount > 1_000_000:
+        raise _invalid(field, N_("Give an amount such as 12.50."))
+    return int(amount * 100)
+
+
+def cents_to_text(cents: int) -> str:
+    return f"{Decimal(cents) / 100:.2f}"
+
+
+def parse_percent_bp(value: str | None, field: str) -> int:
+    """A percentage as typed ("20", "5,5") → basis points (2000, 550)."""
+    text = (value or "0").strip().replace(",", ".").replace("%", "").strip()
+    try:
+        rate = Decimal(text or "0")
+    except InvalidOperation as exc:
+        raise _invalid(field, N_("Give a VAT rate such as 20 or 5.5.")) from exc
+    if not 0 <= rate <= 100 or rate != rate.quantize(Decimal("0.01")):
+        raise _invalid(field, N_("Give a VAT rate such as 20 or 5.5."))
+    return int(rate * 100)

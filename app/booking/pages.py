@@ -1,0 +1,361 @@
+"""Booking pages: availability (desks as a grid, rooms as a timeline), confirm with the price,
+weekly repeats, "My bookings", and the staff calendar (book on behalf, move, cancel with a reason).
+
+Thin handlers: every rule lives in ``app.booking.service``; a refused request re-renders the page
+with the message and the typed values (and, being a >= 400 response, writes nothing).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from app.account.models import Account
+from app.booking import availability as avail
+from app.booking import forms, repository, rules, service, views
+from app.booking.deps import BookingCreate, BookingManage, ValidBooking, beneficiary
+from app.booking.hours import load_calendar
+from app.booking.models import BookingSource, BookingStatus
+from app.core import clock
+from app.core.errors import FabriqueError, ValidationFailed
+from app.core.i18n import _, _l, format_day
+from app.core.permissions import Perm
+from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
+from app.resource.models import Resource
+from app.resource.service import get_resource, list_resources
+from app.space import service as spaces
+from app.space.deps import SpaceContext, SpaceView
+
+router = page_router()
+
+register_space_nav(10, Perm.booking_create, _l("Book"), "book")
+register_space_nav(20, Perm.booking_create, _l("My bookings"), "bookings/mine")
+register_space_nav(30, Perm.booking_manage, _l("Calendar"), "calendar")
+
+SCRIPT = "/static/booking.js"
+
+
+async def _page(request: Request, ctx: SpaceContext, session, template: str, context: dict, **kw) -> Response:
+    request.state.my_spaces = await spaces.spaces_of(session, ctx.account.id)
+    return render(request, template, {"ctx": ctx, "tz": ctx.space.timezone, "script": SCRIPT, **context}, **kw)
+
+
+def _today(ctx: SpaceContext) -> date:
+    return clock.now().astimezone(ZoneInfo(ctx.space.timezone)).date()
+
+
+def _chosen_day(request: Request, ctx: SpaceContext) -> date:
+    try:
+        return forms.parse_date(request.query_params.get("date"), "date", default=_today(ctx))
+    except ValidationFailed:
+        return _today(ctx)
+
+
+def _is_grid(resource: Resource) -> bool:
+    """Desks and anything booked by the day or half-day show as a grid of places."""
+    return resource.is_desk or resource.unit != "hour"
+
+
+# -- availability -------------------------------------------------------------------------------
+
+
+@router.get("/s/{slug}/book")
+async def book_page(request: Request, ctx: BookingCreate, session: SessionDep) -> Response:
+    day = _chosen_day(request, ctx)
+    week = request.query_params.get("view") == "week"
+    days = views.week_of(day) if week else [day]
+    resources = await list_resources(session)
+    selected = request.query_params.get("resource_id")
+    if selected and selected.isdigit():
+        resources = [r for r in resources if r.id == int(selected)] or resources
+    rows = await avail.availability(session, ctx.space, first=days[0], last=days[-1], resources=resources,
+                                    account_id=ctx.account.id)
+    cal = await load_calendar(session, ctx.space)
+    first, last = views.axis(cal, days)
+    tz = ctx.space.timezone
+    grids = [r for r in rows if _is_grid(r.resource)]
+    rooms = []
+    for r in rows:
+        if _is_grid(r.resource):
+            continue
+        timeline = views.Timeline(first, last)
+        for d in days:
+            timeline.rows.append(views.day_row(
+                format_day(d, None, "EEE d MMM") if week else r.resource.name,
+                r, d, tz, first, last, account_id=ctx.account.id, booked_label=_("Booked"),
+                blocked_label=_("Unavailable"),
+            ))
+        starts = [s for dd in r.days for s in dd.slots if s.state == "free"]
+        rooms.append({"avail": r, "timeline": timeline, "starts": starts, "durations": views.durations(r.resource)})
+    return await _page(request, ctx, session, "booking/book.html", {
+        "day": day, "days": days, "week": week, "grids": grids, "rooms": rooms, "all_resources": await list_resources(session),
+        "selected": int(selected) if selected and selected.isdigit() else None,
+        "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
+        "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
+        "confirm_url": lambda res, s: views.confirm_url(ctx.space.slug, res.id, s.starts_at, s.ends_at),
+    })
+
+
+# -- confirm ------------------------------------------------------------------------------------
+
+
+async def _interval_from(request_values: dict[str, str], resource: Resource) -> tuple:
+    starts_at = forms.parse_instant(request_values.get("starts_at"), "starts_at")
+    if request_values.get("ends_at"):
+        ends_at = forms.parse_instant(request_values.get("ends_at"), "ends_at")
+    else:
+        minutes = forms.parse_int(request_values.get("minutes"), "minutes", default=resource.granularity_minutes,
+                                  minimum=1, maximum=60 * 24 * 31)
+        ends_at = starts_at + timedelta(minutes=minutes or resource.granularity_minutes)
+    return starts_at, ends_at
+
+
+async def _confirm(request: Request, ctx: SpaceContext, session, values: dict[str, str], *,
+                   error: FabriqueError | None = None) -> Response:
+    resource_id = forms.parse_int(values.get("resource_id"), "resource_id", minimum=1)
+    if resource_id is None:
+        return redirect(f"/s/{ctx.space.slug}/book")
+    resource = await get_resource(session, resource_id)
+    context: dict = {"resource": resource, "values": values, "quote": None}
+    try:
+        starts_at, ends_at = await _interval_from(values, resource)
+        context.update(starts_at=starts_at, ends_at=ends_at)
+        member, _account = await beneficiary(session, ctx, None)
+        context["quote"] = await service.quote(session, space=ctx.space, resource=resource, member=member,
+                                               starts_at=starts_at, ends_at=ends_at, is_staff=ctx.is_staff)
+    except FabriqueError as exc:
+        error = error or exc
+    return await _page(request, ctx, session, "booking/confirm.html", context, error=error, form=values)
+
+
+@router.get("/s/{slug}/book/confirm")
+async def confirm_page(request: Request, ctx: BookingCreate, session: SessionDep) -> Response:
+    return await _confirm(request, ctx, session, dict(request.query_params))
+
+
+@router.post("/s/{slug}/bookings")
+async def create_booking(request: Request, ctx: BookingCreate, session: SessionDep) -> Response:
+    values = await form_data(request)
+    resource_id = forms.parse_int(values.get("resource_id"), "resource_id", minimum=1)
+    if resource_id is None:
+        return redirect(f"/s/{ctx.space.slug}/book")
+    resource = await get_resource(session, resource_id)
+    try:
+        starts_at, ends_at = await _interval_from(values, resource)
+        booking = await service.book(session, space=ctx.space, resource=resource, member=ctx.member,
+                                     account=ctx.account, actor=ctx.account, starts_at=starts_at, ends_at=ends_at,
+                                     is_staff=ctx.is_staff, note=values.get("note", ""))
+    except FabriqueError as exc:
+        return await _confirm(request, ctx, session, values, error=exc)
+    from app.booking.formatting import when
+
+    return redirect(f"/s/{ctx.space.slug}/bookings/mine",
+                    message=_("Booked: %(resource)s, %(when)s.", resource=resource.name,
+                              when=when(booking.starts_at, booking.ends_at, ctx.space.timezone)))
+
+
+# -- weekly series ------------------------------------------------------------------------------
+
+
+def _repeat(values: dict[str, str]) -> tuple[date | None, int | None]:
+    until = forms.parse_date(values.get("until"), "until") if values.get("until") else None
+    count = forms.parse_int(values.get("count"), "count", minimum=1, maximum=52)
+    if until is None and count is None:
+        raise ValidationFailed(fields={"until": _("Give an end date or a number of weeks.")})
+    return until, count
+
+
+@router.post("/s/{slug}/book/series")
+async def series_preview(request: Request, ctx: BookingCreate, session: SessionDep) -> Response:
+    values = await form_data(request)
+    resource = await get_resource(session, forms.parse_int(values.get("resource_id"), "resource_id", minimum=1) or 0)
+    try:
+        starts_at, ends_at = await _interval_from(values, resource)
+        until, count = _repeat(values)
+        plan = await service.plan_series(session, space=ctx.space, resource=resource, member=ctx.member,
+                                         starts_at=starts_at, ends_at=ends_at, until=until, count=count,
+                                         is_staff=ctx.is_staff)
+    except FabriqueError as exc:
+        return await _confirm(request, ctx, session, values, error=exc)
+    return await _page(request, ctx, session, "booking/series.html", {
+        "resource": resource, "plan": plan, "values": values, "starts_at": starts_at, "ends_at": ends_at,
+        "total": sum(o.price_cents for o in plan.free),
+    })
+
+
+@router.post("/s/{slug}/book/series/confirm")
+async def series_confirm(request: Request, ctx: BookingCreate, session: SessionDep) -> Response:
+    values = await form_data(request)
+    resource = await get_resource(session, forms.parse_int(values.get("resource_id"), "resource_id", minimum=1) or 0)
+    try:
+        starts_at, ends_at = await _interval_from(values, resource)
+        until, count = _repeat(values)
+        _series, bookings, _plan = await service.book_series(
+            session, space=ctx.space, resource=resource, member=ctx.member, account=ctx.account, actor=ctx.account,
+            starts_at=starts_at, ends_at=ends_at, until=until, count=count, on_conflict="skip",
+            is_staff=ctx.is_staff)
+    except FabriqueError as exc:
+        return await _confirm(request, ctx, session, values, error=exc)
+    return redirect(f"/s/{ctx.space.slug}/bookings/mine",
+                    message=_("%(count)s weekly bookings of %(resource)s confirmed.", count=len(bookings),
+                              resource=resource.name))
+
+
+# -- my bookings --------------------------------------------------------------------------------
+
+
+def _cancel_state(booking, resource: Resource) -> str:
+    """"ok", "late_charge" or "" (no cancel button) for a member looking at their booking."""
+    if booking.status != BookingStatus.confirmed:
+        return ""
+    try:
+        return rules.can_cancel(booking.starts_at, rules=resource.rules, now=clock.now())
+    except FabriqueError:
+        return ""
+
+
+@router.get("/s/{slug}/bookings/mine")
+async def my_bookings(request: Request, ctx: BookingCreate, session: SessionDep) -> Response:
+    now = clock.now()
+    upcoming = await repository.bookings_of(session, ctx.account.id, upcoming_from=now)
+    past = await repository.bookings_of(session, ctx.account.id, before=now, limit=20)
+    resources = await repository.resources_by_id(session, [b.resource_id for b in upcoming + past])
+    return await _page(request, ctx, session, "booking/mine.html", {
+        "upcoming": upcoming, "past": past, "resources": resources,
+        "cancel_state": {b.id: _cancel_state(b, resources[b.resource_id]) for b in upcoming},
+    })
+
+
+@router.post("/s/{slug}/bookings/{booking_id}/cancel")
+async def cancel(request: Request, booking: ValidBooking, ctx: SpaceView, session: SessionDep) -> Response:
+    values = await form_data(request)
+    back = values.get("next") or f"/s/{ctx.space.slug}/bookings/mine"
+    if not back.startswith(f"/s/{ctx.space.slug}/"):
+        back = f"/s/{ctx.space.slug}/bookings/mine"
+    resource = await get_resource(session, booking.resource_id)
+    try:
+        await service.cancel_booking(session, space=ctx.space, resource=resource, booking=booking, actor=ctx.account,
+                                     reason=values.get("reason", ""), as_staff=ctx.is_staff)
+    except FabriqueError as exc:
+        return redirect(back, message=exc.translated_message(), category="error")
+    return redirect(back, message=_("The booking is cancelled."))
+
+
+# -- staff calendar -----------------------------------------------------------------------------
+
+
+async def _calendar(request: Request, ctx: SpaceContext, session, *, error: FabriqueError | None = None,
+                    form: dict | None = None) -> Response:
+    day = _chosen_day(request, ctx)
+    week = request.query_params.get("view") == "week"
+    days = views.week_of(day) if week else [day]
+    all_resources = await list_resources(session, include_archived=False)
+    selected = request.query_params.get("resource_id")
+    resources = [r for r in all_resources if selected and selected.isdigit() and r.id == int(selected)] or all_resources
+    rows = await avail.availability(session, ctx.space, first=days[0], last=days[-1], resources=resources,
+                                    account_id=ctx.account.id)
+    names = {a.id: a.name for a in (await repository.accounts_by_id(
+        session, [b.account_id for r in rows for b in r.bookings])).values()}
+    cal = await load_calendar(session, ctx.space)
+    first, last = views.axis(cal, days)
+    tz = ctx.space.timezone
+    timelines = []
+    for d in days:
+        timeline = views.Timeline(first, last)
+        for r in rows:
+            timeline.rows.append(views.day_row(
+                r.resource.name, r, d, tz, first, last, account_id=None, staff_names=names,
+                booked_label=_("Booked"), blocked_label=_("Unavailable"),
+                move_url=f"/s/{ctx.space.slug}/bookings/{{id}}/move",
+            ))
+        timelines.append((d, timeline))
+    lo, hi = avail.local_bounds(days[0], days[-1], tz)
+    bookings = await repository.bookings_between(session, lo, hi, resource_ids=[r.id for r in resources],
+                                                  include_cancelled=True)
+    members = await spaces.list_members(session)
+    by_id = {r.id: r for r in all_resources}
+    return await _page(request, ctx, session, "booking/calendar.html", {
+        "day": day, "days": days, "week": week, "timelines": timelines, "bookings": bookings, "names": names,
+        "resources": all_resources, "by_id": by_id, "selected": int(selected) if selected and selected.isdigit() else None,
+        "members": members, "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
+        "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
+        "sources": BookingSource,
+    }, error=error, form=form)
+
+
+@router.get("/s/{slug}/calendar")
+async def calendar_page(request: Request, ctx: BookingManage, session: SessionDep) -> Response:
+    return await _calendar(request, ctx, session, form={"date": _chosen_day(request, ctx).isoformat()})
+
+
+@router.post("/s/{slug}/calendar/book")
+async def book_on_behalf(request: Request, ctx: BookingManage, session: SessionDep) -> Response:
+    values = await form_data(request)
+    try:
+        member_id = forms.parse_int(values.get("member_id"), "member_id", minimum=1)
+        resource_id = forms.parse_int(values.get("resource_id"), "resource_id", minimum=1)
+        if member_id is None:
+            raise ValidationFailed(fields={"member_id": _("Choose a member.")})
+        if resource_id is None:
+            raise ValidationFailed(fields={"resource_id": _("Choose a resource.")})
+        resource = await get_resource(session, resource_id)
+        member, account = await beneficiary(session, ctx, member_id)
+        day = forms.parse_date(values.get("date"), "date")
+        tz = ctx.space.timezone
+        if resource.unit == "hour":
+            starts_at = forms.local_datetime(day, forms.parse_time(values.get("start"), "start"), tz)
+            ends_at = forms.local_datetime(day, forms.parse_time(values.get("end"), "end"), tz)
+        else:
+            cal = await load_calendar(session, ctx.space)
+            starts_at, ends_at = rules.day_interval(day, cal)
+        await service.book(session, space=ctx.space, resource=resource, member=member, account=account,
+                           actor=ctx.account, starts_at=starts_at, ends_at=ends_at, is_staff=True,
+                           note=values.get("note", ""))
+    except FabriqueError as exc:
+        return await _calendar(request, ctx, session, error=exc, form=values)
+    return redirect(f"/s/{ctx.space.slug}/calendar?date={day.isoformat()}",
+                    message=_("Booked for %(name)s.", name=account.name))
+
+
+async def _move_page(request: Request, ctx: SpaceContext, session, booking, *, error=None, form=None) -> Response:
+    resource = await get_resource(session, booking.resource_id)
+    account = await session.get(Account, booking.account_id) if booking.account_id else None
+    tz = ZoneInfo(ctx.space.timezone)
+    start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
+    form = form or {"resource_id": str(resource.id), "date": start.date().isoformat(),
+                    "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+    return await _page(request, ctx, session, "booking/move.html", {
+        "booking": booking, "resource": resource, "account": account,
+        "resources": await list_resources(session),
+    }, error=error, form=form)
+
+
+@router.get("/s/{slug}/bookings/{booking_id}/move")
+async def move_page(request: Request, booking: ValidBooking, ctx: BookingManage, session: SessionDep) -> Response:
+    return await _move_page(request, ctx, session, booking)
+
+
+@router.post("/s/{slug}/bookings/{booking_id}/move")
+async def move(request: Request, booking: ValidBooking, ctx: BookingManage, session: SessionDep) -> Response:
+    values = await form_data(request)
+    resource = await get_resource(session, booking.resource_id)
+    try:
+        target_id = forms.parse_int(values.get("resource_id"), "resource_id", minimum=1) or resource.id
+        target = await get_resource(session, target_id)
+        day = forms.parse_date(values.get("date"), "date")
+        tz = ctx.space.timezone
+        if target.unit == "hour":
+            starts_at = forms.local_datetime(day, forms.parse_time(values.get("start"), "start"), tz)
+            ends_at = forms.local_datetime(day, forms.parse_time(values.get("end"), "end"), tz)
+        else:
+            cal = await load_calendar(session, ctx.space)
+            starts_at, ends_at = rules.day_interval(day, cal)
+        await service.move_booking(session, space=ctx.space, booking=booking, resource=resource, new_resource=target,
+                                   starts_at=starts_at, ends_at=ends_at, actor=ctx.account,
+                                   reason=values.get("reason", ""))
+    except FabriqueError as exc:
+        return await _move_page(request, ctx, session, booking, error=exc, form=values)
+    return redirect(f"/s/{ctx.space.slug}/calendar?date={day.isoformat()}", message=_("The booking has been moved."))
