@@ -10,7 +10,7 @@ from fastapi import Query, Response, status
 from app.core.permissions import Perm
 from app.core.web import SessionDep, api_router
 from app.event import registration as registrations
-from app.event import service
+from app.event import rooms, service
 from app.event.calendar import event_ics, ics_filename
 from app.event.deps import (
     EventManageCtx,
@@ -62,7 +62,9 @@ async def event_read(
         my = MyRegistration(id=mine.id, status=mine.status, price_cents=mine.price_cents,
                             payment_status=mine.payment_status,
                             position=await registrations.waitlist_position(session, mine))
+    problem = await rooms.room_conflict(session, event) if staff and event.status in ("draft", "proposed") else None
     return EventRead(
+        room_conflict=problem.translated_message() if problem else None,
         id=event.id, series_id=event.series_id, title=event.title, description=event.description,
         description_html=str(render_markdown(event.description)), starts_at=event.starts_at,
         ends_at=event.ends_at, place=event.place, resource_id=event.resource_id, capacity=event.capacity,

@@ -15,7 +15,7 @@ from app.event.export import attendance_csv, csv_filename
 from app.event.inputs import event_input_from_form
 from app.event.member_pages import detail
 from app.event.models import Attendance
-from app.event.web import form_from_event, remember_spaces, router
+from app.event.web import form_context, form_from_event, remember_spaces, router
 
 
 def _repeat(form: dict[str, str]) -> int | None:
@@ -30,7 +30,7 @@ def _repeat(form: dict[str, str]) -> int | None:
 @router.get("/s/{slug}/events/new")
 async def new_event_form(request: Request, ctx: EventManageCtx, session: SessionDep) -> Response:
     await remember_spaces(request, session, ctx.account)
-    return render(request, "event/form.html", {"ctx": ctx, "mode": "new"}, form={"visibility": "public"})
+    return render(request, "event/form.html", await form_context(session, ctx, "new"), form={"visibility": "public"})
 
 
 @router.post("/s/{slug}/events/new")
@@ -43,7 +43,7 @@ async def create_event(request: Request, ctx: EventManageCtx, session: SessionDe
                                             repeat_weeks=_repeat(form))
     except FabriqueError as exc:
         await remember_spaces(request, session, ctx.account)
-        return render(request, "event/form.html", {"ctx": ctx, "mode": "new"}, error=exc, form=form)
+        return render(request, "event/form.html", await form_context(session, ctx, "new"), error=exc, form=form)
     if len(events) > 1:
         message = _("%(count)s events created.") % {"count": len(events)}
     else:
@@ -54,7 +54,7 @@ async def create_event(request: Request, ctx: EventManageCtx, session: SessionDe
 @router.get("/s/{slug}/events/{event_id:int}/edit")
 async def edit_form(request: Request, event: ManagedEvent, ctx: EventManageCtx, session: SessionDep) -> Response:
     await remember_spaces(request, session, ctx.account)
-    return render(request, "event/form.html", {"ctx": ctx, "mode": "edit", "event": event},
+    return render(request, "event/form.html", await form_context(session, ctx, "edit", event),
                   form=form_from_event(event, ctx.space.timezone))
 
 
@@ -66,7 +66,7 @@ async def save_event(request: Request, event: ManagedEvent, ctx: EventManageCtx,
         await service.update_event(session, ctx.space, ctx.account, event, data.as_dict())
     except FabriqueError as exc:
         await remember_spaces(request, session, ctx.account)
-        return render(request, "event/form.html", {"ctx": ctx, "mode": "edit", "event": event},
+        return render(request, "event/form.html", await form_context(session, ctx, "edit", event),
                       error=exc, form=form)
     return redirect(f"/s/{ctx.space.slug}/events/{event.id}", message=_("The event is saved."))
 

@@ -10,13 +10,13 @@ from app.core.i18n import _
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, redirect, render
 from app.event import registration as registrations
-from app.event import service
+from app.event import rooms, service
 from app.event.calendar import event_ics, ics_filename
 from app.event.deps import EventProposeCtx, SpaceMemberCtx, VisibleEvent
 from app.event.inputs import event_input_from_form
 from app.event.markdown import render_markdown
 from app.event.models import Event, RegistrationStatus
-from app.event.web import remember_spaces, router
+from app.event.web import form_context, remember_spaces, router
 from app.space.deps import SpaceContext
 
 
@@ -41,7 +41,10 @@ async def detail(
     if mine is not None and mine.status == RegistrationStatus.cancelled:
         mine = None
     counts = (await registrations.counts_for(session, [event]))[event.id]
+    staff = ctx.can(Perm.event_manage)
+    problem = await rooms.room_conflict(session, event) if staff and event.status in ("draft", "proposed") else None
     return render(request, "event/detail.html", {
+        "room_problem": problem.translated_message() if problem else None,
         "ctx": ctx, "event": event, "mine": mine, "counts": counts, "staff": ctx.can(Perm.event_manage),
         "position": await registrations.waitlist_position(session, mine) if mine else None,
         "description_html": render_markdown(event.description),
@@ -90,7 +93,7 @@ async def event_calendar(event: VisibleEvent, ctx: SpaceMemberCtx) -> Response:
 @router.get("/s/{slug}/events/propose")
 async def propose_form(request: Request, ctx: EventProposeCtx, session: SessionDep) -> Response:
     await remember_spaces(request, session, ctx.account)
-    return render(request, "event/form.html", {"ctx": ctx, "mode": "propose"},
+    return render(request, "event/form.html", await form_context(session, ctx, "propose"),
                   form={"visibility": "public"})
 
 
@@ -102,7 +105,7 @@ async def propose(request: Request, ctx: EventProposeCtx, session: SessionDep) -
         await service.propose_event(session, ctx.space, ctx.account, data)
     except FabriqueError as exc:
         await remember_spaces(request, session, ctx.account)
-        return render(request, "event/form.html", {"ctx": ctx, "mode": "propose"}, error=exc, form=form)
+        return render(request, "event/form.html", await form_context(session, ctx, "propose"), error=exc, form=form)
     return redirect(f"/s/{ctx.space.slug}/events/proposals",
                     message=_("Thank you! The animators will answer your proposal soon."))
 

@@ -13,7 +13,7 @@ from app.core import i18n, security
 from app.core.errors import FabriqueError, NotFound, SpaceSuspended, ValidationFailed
 from app.core.i18n import _
 from app.core.tenancy import set_scope
-from app.core.web import SessionDep, form_data, redirect, render
+from app.core.web import LANG_COOKIE, SessionDep, form_data, redirect, render
 from app.event import notify, service
 from app.event import registration as registrations
 from app.event.calendar import event_ics, ics_filename
@@ -25,11 +25,13 @@ from app.space import service as spaces
 from app.space.models import Space
 
 
-async def public_space(session: SessionDep, slug: str) -> Space:
+async def public_space(request: Request, session: SessionDep, slug: str) -> Space:
     space = await spaces.get_space(session, slug)
     set_scope(session, space.id)
     if space.suspended_at is not None:
         raise SpaceSuspended()
+    if not request.cookies.get(LANG_COOKIE):
+        i18n.set_locale(space.locale)  # a visitor who has not chosen reads the space's language
     return space
 
 
@@ -116,7 +118,7 @@ async def public_calendar(space: PublicSpace, event: PublicEvent) -> Response:
 
 # -- the e-mailed link ----------------------------------------------------------------------------------
 
-async def _from_token(session, token: str) -> tuple[Space, Event, Registration]:
+async def _from_token(request: Request, session, token: str) -> tuple[Space, Event, Registration]:
     """The signed link is the capability: it names the registration and its space."""
     try:
         reg_id, space_id = notify.read_registration_token(token)
@@ -129,13 +131,15 @@ async def _from_token(session, token: str) -> tuple[Space, Event, Registration]:
     if space.suspended_at is not None:
         raise SpaceSuspended()
     reg = await registrations.get_registration(session, reg_id)
+    if reg.locale and not request.cookies.get(LANG_COOKIE):
+        i18n.set_locale(reg.locale)
     if reg.account_id is not None:
         raise RegistrationNotFound()  # members manage theirs from the member pages
     return space, await service.get_event(session, reg.event_id), reg
 
 
 async def _registration_page(request: Request, session, token: str, *, error=None) -> Response:
-    space, event, reg = await _from_token(session, token)
+    space, event, reg = await _from_token(request, session, token)
     return render(request, "event/registration.html", {
         "space": space, "event": event, "reg": reg, "token": token,
         "position": await registrations.waitlist_position(session, reg),
@@ -149,7 +153,7 @@ async def registration_page(request: Request, token: str, session: SessionDep) -
 
 @router.post("/r/{token}/confirm")
 async def confirm(request: Request, token: str, session: SessionDep) -> Response:
-    space, _event, reg = await _from_token(session, token)
+    space, _event, reg = await _from_token(request, session, token)
     try:
         await registrations.confirm_visitor(session, space, reg)
     except FabriqueError as exc:
@@ -159,7 +163,7 @@ async def confirm(request: Request, token: str, session: SessionDep) -> Response
 
 @router.post("/r/{token}/cancel")
 async def cancel(request: Request, token: str, session: SessionDep) -> Response:
-    space, _event, reg = await _from_token(session, token)
+    space, _event, reg = await _from_token(request, session, token)
     try:
         await registrations.cancel_registration(session, space, reg, actor_id=None)
     except FabriqueError as exc:

@@ -90,6 +90,7 @@ class EventRead(BaseModel):
     registration_deadline: datetime | None
     status: str
     decline_message: str | None = None
+    room_conflict: str | None = Field(default=None, description="animators, on a draft: why its room cannot be held")
     ics_url: str
     my_registration: MyRegistration | None = None
 

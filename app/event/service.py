@@ -36,12 +36,22 @@ def _audit_fields(event: Event) -> dict:
     return {"title": event.title, "starts_at": event.starts_at.isoformat()}
 
 
+async def _with_room(session: AsyncSession, data: EventInput) -> EventInput:
+    """The room must be one of the space's; the place says its name unless the animator wrote one."""
+    if data.resource_id is not None:
+        room = await rooms.get_room(session, data.resource_id)
+        data.place = data.place.strip() or room.name
+    return validate(data)
+
+
 async def create_event(
     session: AsyncSession, space: Space, actor: Account, data: EventInput, *,
     publish: bool = False, repeat_weeks: int | None = None,
 ) -> list[Event]:
-    """Create a draft (or published) event; with ``repeat_weeks`` = n, a weekly series of n events."""
-    validate(data)
+    """Create a draft (or published) event; with ``repeat_weeks`` = n, a weekly series of n events.
+
+    Publishing holds the event's room: a conflict refuses the whole request."""
+    data = await _with_room(session, data)
     intervals = [(data.starts_at, data.ends_at)]
     series = None
     if repeat_weeks is not None and repeat_weeks > 1:
@@ -79,7 +89,11 @@ async def update_event(
         raise EventNotEditable()
     changes = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     current = {k: getattr(event, k) for k in EDITABLE_FIELDS}
-    merged = validate(EventInput(**(current | changes)))
+    if changes.get("resource_id", event.resource_id) != event.resource_id and "place" not in changes \
+            and event.resource_id is not None \
+            and event.place == (await rooms.get_room(session, event.resource_id)).name:
+        changes["place"] = ""  # it named the old room: name the new one
+    merged = await _with_room(session, EventInput(**(current | changes)))
     if merged.capacity is not None:
         confirmed = await confirmed_count(session, event.id)
         if merged.capacity < confirmed:
@@ -88,12 +102,10 @@ async def update_event(
     if not changed:
         return event
     moved = bool(changed & set(NOTIFIED_FIELDS))
-    if moved and event.status == EventStatus.published and (
-        {"starts_at", "ends_at", "resource_id"} & changed
-    ):
-        await rooms.move_booking(session, space, event, merged)
     for key in changed:
         setattr(event, key, getattr(merged, key))
+    if event.status == EventStatus.published and {"starts_at", "ends_at", "resource_id"} & changed:
+        await rooms.move_room(session, space, event, actor)
     event.updated_at = clock.now()
     if moved:
         event.sequence += 1
@@ -116,7 +128,7 @@ async def publish_event(session: AsyncSession, space: Space, actor: Account, eve
         raise CannotPublish()
     if event.ends_at <= clock.now():
         raise EventNotEditable()
-    await rooms.book_room(session, space, event)
+    await rooms.book_room(session, space, event, actor)
     event.status = EventStatus.published
     event.published_at = event.updated_at = clock.now()
     session.add(event)
@@ -136,8 +148,8 @@ async def cancel_event(session: AsyncSession, space: Space, actor: Account, even
     event.status = EventStatus.cancelled
     event.cancelled_at = event.updated_at = clock.now()
     event.sequence += 1
+    await rooms.release_room(session, space, event, actor)
     session.add(event)
-    await rooms.release_room(session, space, event)
     await session.flush()
     log_action(session, "event.cancelled", space_id=space.id, actor_id=actor.id, obj=event, **_audit_fields(event))
     if was_published:
@@ -149,7 +161,7 @@ async def cancel_event(session: AsyncSession, space: Space, actor: Account, even
 # -- proposals --------------------------------------------------------------------------------------
 
 async def propose_event(session: AsyncSession, space: Space, actor: Account, data: EventInput) -> Event:
-    validate(data)
+    data = await _with_room(session, data)
     event = Event(**data.as_dict(), status=EventStatus.proposed, proposed_by_id=actor.id, created_by_id=actor.id)
     session.add(event)
     await session.flush()

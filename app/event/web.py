@@ -17,6 +17,14 @@ router = page_router()
 register_space_nav(30, None, _l("Events"), "events")
 
 
+async def form_context(session: Any, ctx: Any, mode: str, event: Event | None = None) -> dict[str, Any]:
+    from app.event.rooms import rooms_of
+
+    rooms = await rooms_of(session)
+    return {"ctx": ctx, "mode": mode, "event": event, "rooms": rooms,
+            "room_options": lambda rs: [(str(r.id), r.name) for r in rs]}
+
+
 async def remember_spaces(request: Request, session: Any, account: Any) -> None:
     if account is not None:
         request.state.my_spaces = await spaces.spaces_of(session, account.id)
