@@ -17,11 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import ROOT, get_settings
 from app.core import db, i18n, jobs
-from app.core.errors import FabriqueError
+from app.core.errors import FabriqueError, NotFound
 from app.core.i18n import N_
 from app.core.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, csrf_token_valid, new_csrf_token
 
@@ -35,6 +36,7 @@ class TxRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def transactional(request: Request) -> Response:
+            _reject_impossible_ids(request)
             token = db.set_write_intent(request.method not in SAFE_METHODS)
             try:
                 async with db.sessionmaker()() as session:
@@ -60,8 +62,44 @@ class TxRoute(APIRoute):
         return transactional
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# Every API route may answer these; documenting them keeps the OpenAPI contract honest.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Bad request"), (401, "Not authenticated"), (403, "Not allowed for this role"),
+        (404, "Not found (or another space's object)"), (409, "Conflict with the current state"),
+        (410, "Link or invitation no longer valid"), (422, "Invalid input"), (423, "Space suspended"),
+        (429, "Too many attempts"),
+    )
+}
+
+
+MAX_ID = 2**31 - 1  # integer primary keys (int4 on PostgreSQL)
+
+
+def _reject_impossible_ids(request: Request) -> None:
+    """An ``..._id`` path parameter no row can have is a 404, before any query could overflow."""
+    for name, value in request.path_params.items():
+        if name.endswith("_id") and isinstance(value, str) and value.lstrip("-").isdigit():
+            if not 0 < int(value) <= MAX_ID:
+                raise NotFound()
+
+
 def api_router(**kwargs: Any) -> APIRouter:
-    return APIRouter(route_class=TxRoute, **kwargs)
+    responses = {**ERROR_RESPONSES, **kwargs.pop("responses", {})}
+    return APIRouter(route_class=TxRoute, responses=responses, **kwargs)
 
 
 async def get_session(request: Request) -> AsyncSession:

@@ -6,14 +6,9 @@ production; tests prepare data with the factories (through the same database) or
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,48 +59,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def live_server(_schema) -> str:
-    """Base URL of the app served by uvicorn in a subprocess against the test database."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env.pop("FABRIQUE_REDIS_URL", None)  # jobs run in the server process: e-mails land in the outbox
-    env["FABRIQUE_BASE_URL"] = base_url
-    log = Path(env["FABRIQUE_VAR_DIR"]) / "live-server.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"live server did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="session")
