@@ -16,7 +16,7 @@ def test_sign_up_create_space_invite_accept_and_switch_to_english(live_server, b
     page = owner.new_page()
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
-    page.get_by_role("link", name="Créer un compte").first.click()
+    page.get_by_role("button", name="Créer un compte").first.click()  # a link styled as a button
     page.get_by_label("Votre nom").fill("Marion Roux")
     page.get_by_label("Adresse e-mail").fill("marion@example.org")
     page.get_by_label("Mot de passe").fill(PASSWORD)
@@ -39,7 +39,7 @@ def test_sign_up_create_space_invite_accept_and_switch_to_english(live_server, b
     mpage = member.new_page()
     mpage.goto(link)
     expect(mpage.get_by_role("heading", level=1)).to_contain_text("Le Moulin Partagé")
-    mpage.get_by_role("link", name="Créer mon compte").click()
+    mpage.get_by_role("button", name="Créer mon compte").click()
     expect(mpage.get_by_label("Adresse e-mail")).to_have_value("lucas@example.org")
     mpage.get_by_label("Votre nom").fill("Lucas Petit")
     mpage.get_by_label("Mot de passe").fill(PASSWORD)
