@@ -120,6 +120,8 @@ class Booking(SpaceScoped, table=True):
     cancelled_by_id: int | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     cancel_reason: str = Field(default="", max_length=500)
     late_cancel_charged: bool = False
+    # iCalendar SEQUENCE of the invitations and feeds: grows with each move and the cancellation.
+    sequence: int = 0
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
 

@@ -167,6 +167,8 @@ async def _guard(
     window = full_window(booking.starts_at, booking.blocked_until, held, resource.capacity)
     if window is not None:
         raise BookingConflict(starts_at=window[0], ends_at=window[1])
+    # Read before the flush: a refused flush expires every loaded object of the session.
+    ids = (space.id, resource.id, booking.starts_at, booking.ends_at, booking.blocked_until)
     session.add(booking)
     try:
         await session.flush()
@@ -174,10 +176,9 @@ async def _guard(
         if not repository.is_overlap_violation(exc):
             raise
         # Lost a race the check could not see (PostgreSQL, capacity 1): the guard refused the row.
-        found = await repository.conflict_outside(
-            space.id, resource.id, booking.starts_at, booking.blocked_until  # type: ignore[arg-type]
-        )
-        start, end = found or (booking.starts_at, booking.ends_at)
+        space_id, resource_id, starts_at, ends_at, blocked_until = ids
+        found = await repository.conflict_outside(space_id, resource_id, starts_at, blocked_until)  # type: ignore[arg-type]
+        start, end = found or (starts_at, ends_at)
         raise BookingConflict(starts_at=start, ends_at=end) from None
 
 

@@ -7,6 +7,7 @@ logged (recipient and subject only: links in bodies are credentials).
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -17,6 +18,7 @@ from app.config import get_settings
 from app.core import clock, i18n, jobs
 
 log = logging.getLogger("fabrique.mail")
+_outbox_seq = itertools.count(1)
 
 
 def render_email(template: str, context: dict[str, Any], locale: str | None = None) -> tuple[str, str, str]:
@@ -90,7 +92,8 @@ async def send_message(msg: EmailMessage) -> Path | None:
     outbox.mkdir(parents=True, exist_ok=True)
     stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
     safe_to = "".join(c if c.isalnum() or c in "@.-_" else "_" for c in str(msg["To"]))
-    path = outbox / f"{stamp}-{safe_to}.eml"
+    # The sequence keeps two messages to one person at the same (frozen) instant apart, in order.
+    path = outbox / f"{stamp}-{next(_outbox_seq):06d}-{safe_to}.eml"
     path.write_bytes(bytes(msg))
     log.info("mail written to=%s subject=%r file=%s", msg["To"], msg["Subject"], path.name)
     return path

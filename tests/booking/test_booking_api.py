@@ -207,8 +207,8 @@ async def test_a_datetime_must_be_an_iso_string(world, api, value):
 
 async def test_a_datetime_without_timezone_is_refused_with_its_own_message(world, api):
     room = await create_room(world.a.space)
-    r = await post_booking(api, world, resource_id=room.id, starts_at="2027-03-02T09:00:00",
-                           ends_at="2027-03-02T10:00:00")
+    r = await api(world.a.tokens["member"], **{"Accept-Language": "en"}).post(url(world, "bookings"), json={
+        "resource_id": room.id, "starts_at": "2027-03-02T09:00:00", "ends_at": "2027-03-02T10:00:00"})
     assert r.status_code == 422
     err = r.json()["error"]
     assert err["code"] == "invalid_interval" and "timezone" in err["message"]

@@ -1,0 +1,86 @@
+"""Concurrent requests through the real HTTP API: a uvicorn server in its own process (the
+``live_server`` fixture) against the test database, hit by many clients at once.
+
+The server runs on the real clock, so the slots are taken a week or two ahead of today.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from tests.booking.factories import count_bookings, create_desk, create_room, paris
+
+
+def _next_tuesday() -> date:
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()
+    return today + timedelta(days=7 + (1 - today.weekday()) % 7)
+
+
+async def _fire(base_url: str, path: str, requests: list[tuple[dict, dict]]) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=len(requests))
+    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+        return list(await asyncio.gather(*(client.post(path, json=body, headers=headers)
+                                           for body, headers in requests)))
+
+
+def _auth(token: str, **extra: str) -> dict:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+async def test_fifty_concurrent_requests_for_one_slot_book_it_exactly_once(world, live_server):
+    room = await create_room(world.a.space, horizon_days=60)
+    day = _next_tuesday()
+    body = {"resource_id": room.id, "starts_at": paris(day, 10).isoformat(), "ends_at": paris(day, 11).isoformat()}
+    tokens = [world.a.tokens[role] for role in ("member", "animator", "manager", "owner")]
+    responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings",
+                            [(body, _auth(tokens[i % 4])) for i in range(50)])
+    codes = Counter(r.status_code for r in responses)
+    assert codes == {201: 1, 409: 49}, [r.text for r in responses if r.status_code not in (201, 409)][:3]
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"booking_conflict"}
+    assert await count_bookings(world.a.space) == 1
+
+
+async def test_twenty_concurrent_requests_for_a_six_seat_table_book_exactly_six(world, live_server):
+    desk = await create_desk(world.a.space, capacity=6, horizon_days=60)
+    day = _next_tuesday()
+    body = {"resource_id": desk.id, "starts_at": paris(day, 9).isoformat(), "ends_at": paris(day, 18).isoformat()}
+    responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings",
+                            [(body, _auth(world.a.tokens["member"])) for _ in range(20)])
+    codes = Counter(r.status_code for r in responses)
+    assert codes == {201: 6, 409: 14}, [r.text for r in responses if r.status_code not in (201, 409)][:3]
+    assert await count_bookings(world.a.space) == 6
+
+
+async def test_concurrent_retries_with_one_idempotency_key_book_once_and_answer_alike(world, live_server):
+    room = await create_room(world.a.space, horizon_days=60)
+    day = _next_tuesday()
+    body = {"resource_id": room.id, "starts_at": paris(day, 14).isoformat(), "ends_at": paris(day, 15).isoformat()}
+    headers = _auth(world.a.tokens["member"], **{"Idempotency-Key": "retry-me"})
+    responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings", [(body, headers)] * 10)
+    assert {r.status_code for r in responses} == {201}, [r.text for r in responses][:3]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert await count_bookings(world.a.space) == 1
+
+
+async def test_concurrent_bookings_honour_the_buffer(world, live_server):
+    room = await create_room(world.a.space, horizon_days=60, buffer_minutes=30)
+    day = _next_tuesday()
+    slots = [(10, 0, 11, 0), (11, 0, 12, 0), (11, 30, 12, 30)]  # the first and the third fit together
+    requests = []
+    for i in range(30):
+        h1, m1, h2, m2 = slots[i % 3]
+        requests.append(({"resource_id": room.id, "starts_at": paris(day, h1, m1).isoformat(),
+                          "ends_at": paris(day, h2, m2).isoformat()}, _auth(world.a.tokens["member"])))
+    responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings", requests)
+    created = [r.json() for r in responses if r.status_code == 201]
+    assert {r.status_code for r in responses} <= {201, 409}
+    assert 1 <= len(created) <= 2
+    intervals = sorted((b["starts_at"], b["ends_at"]) for b in created)
+    for (_s1, e1), (s2, _e2) in zip(intervals, intervals[1:], strict=False):
+        gap = datetime.fromisoformat(s2) - datetime.fromisoformat(e1)
+        assert gap >= timedelta(minutes=30)
