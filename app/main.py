@@ -66,6 +66,9 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    from app.core import logsafety
+
+    logsafety.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -57,3 +57,20 @@ def test_createsuperuser_then_demo_on_a_fresh_sqlite_file(tmp_path):
     assert "claire@demo.fabrique.coop" in first.stdout
     second = _run("demo", **env)  # idempotent
     assert second.returncode == 0, second.stderr
+
+
+def test_access_log_lines_never_carry_emailed_secrets():
+    import logging
+
+    from app.core.logsafety import RedactSecrets
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/reset-password/eyJhIjo.secret?x=1", "1.1", 200), None)
+    RedactSecrets().filter(record)
+    line = record.getMessage()
+    assert "eyJhIjo" not in line and "/reset-password/***" in line
+    for path in ("/invitations/tok123/accept", "/verify-email/tok123", "/api/v1/invitations/tok123/accept",
+                 "/x?token=tok123"):
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, "%s", (path,), None)
+        RedactSecrets().filter(record)
+        assert "tok123" not in record.getMessage()
