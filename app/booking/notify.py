@@ -42,11 +42,10 @@ def _invitation(space: Space, resource: Resource, booking: Booking, account: Acc
     try:
         from app.calendar.ics import FeedItem, build_invitation, invitation_attachment, make_uid
 
-        sequence = int((booking.updated_at - booking.created_at).total_seconds())
         item = FeedItem(
             uid=make_uid("booking", booking.id, space.slug), start=booking.starts_at, end=booking.ends_at,
             summary=f"{resource.name} · {space.name}", last_modified=booking.updated_at,
-            sequence=max(sequence, 0), location=space.address or None,
+            sequence=booking.sequence, location=space.address or None,
         )
         settings = get_settings()
         content = build_invitation(

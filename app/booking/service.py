@@ -34,6 +34,7 @@ from app.booking.errors import (
 )
 from app.booking.hours import load_calendar
 from app.booking.models import Booking, BookingSeries, BookingSource, BookingStatus
+from app.calendar import hooks as calendar_hooks
 from app.core import clock
 from app.core.errors import FabriqueError
 from app.resource.models import Resource
@@ -237,6 +238,7 @@ async def book(
     log_action(session, "booking.created", space_id=space.id, actor_id=actor.id, obj=booking,
                resource_id=resource.id, account_id=account.id, starts_at=starts_at.isoformat(),
                ends_at=ends_at.isoformat(), on_behalf=on_behalf)
+    await calendar_hooks.booking_changed(session, space, booking)
     if notify_member:
         notify.booking_confirmed(session, space, resource, booking, account)
     return booking
@@ -275,6 +277,7 @@ async def book_for_event(
     await _guard(session, space, resource, booking)
     log_action(session, "booking.created", space_id=space.id, actor_id=actor.id if actor else None,
                obj=booking, resource_id=resource.id, event_id=event_id, starts_at=starts_at.isoformat())
+    await calendar_hooks.booking_changed(session, space, booking)
     return booking
 
 
@@ -282,12 +285,15 @@ async def release_event_bookings(session: AsyncSession, *, space: Space, event_i
                                  actor: Account | None, reason: str = "") -> int:
     """Cancel the room bookings held for an event (event cancelled or moved). Returns how many."""
     count = 0
-    for booking in await repository.bookings_with_source(session, f"event:{event_id}"):
+    released = await repository.bookings_with_source(session, f"event:{event_id}")
+    for booking in released:
         _mark_cancelled(booking, actor, reason)
         log_action(session, "booking.cancelled", space_id=space.id, actor_id=actor.id if actor else None,
                    obj=booking, event_id=event_id, reason=reason)
         count += 1
     await session.flush()
+    for booking in released:
+        await calendar_hooks.booking_changed(session, space, booking)
     return count
 
 
@@ -298,6 +304,7 @@ def _mark_cancelled(booking: Booking, actor: Account | None, reason: str) -> Non
     booking.cancelled_by_id = actor.id if actor else None
     booking.cancel_reason = reason.strip()[:500]
     booking.updated_at = now
+    booking.sequence += 1
 
 
 async def cancel_booking(
@@ -328,6 +335,7 @@ async def cancel_booking(
     log_action(session, "booking.cancelled", space_id=space.id, actor_id=actor.id, obj=booking,
                resource_id=resource.id, reason=booking.cancel_reason, late=booking.late_cancel_charged,
                by_staff=as_staff and actor.id != booking.account_id)
+    await calendar_hooks.booking_changed(session, space, booking)
     if booking.account_id is not None:
         account = await session.get(Account, booking.account_id)
         if account is not None:
@@ -386,10 +394,12 @@ async def move_booking(
         price = make_quote(space, target, starts_at, ends_at, cal, is_member=booking.price_kind != "public")
         booking.price_cents, booking.vat_rate_bp = price.price_cents, price.vat_rate_bp
     booking.updated_at = now
+    booking.sequence += 1
     await _guard(session, space, target, booking, exclude_id=booking.id)
     log_action(session, "booking.moved", space_id=space.id, actor_id=actor.id, obj=booking,
                from_resource_id=before[0], from_starts_at=before[1].isoformat(), to_resource_id=target.id,
                to_starts_at=starts_at.isoformat(), reason=reason.strip()[:500])
+    await calendar_hooks.booking_changed(session, space, booking)
     if booking.account_id is not None:
         account = await session.get(Account, booking.account_id)
         if account is not None:
