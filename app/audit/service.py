@@ -62,6 +62,19 @@ ACTION_LABELS = {
     "account.email_verified": _l("E-mail address verified"),
     "token.created": _l("Access token created"),
     "token.revoked": _l("Access token revoked"),
+    "resource.created": _l("Resource created"),
+    "resource.updated": _l("Resource changed"),
+    "resource.archived": _l("Resource archived"),
+    "resource.restored": _l("Resource restored"),
+    "resource.blocked": _l("Resource blocked"),
+    "resource.unblocked": _l("Resource block removed"),
+    "booking.created": _l("Booking made"),
+    "booking.cancelled": _l("Booking cancelled"),
+    "booking.moved": _l("Booking moved"),
+    "booking.series_created": _l("Weekly booking made"),
+    "booking.hours_changed": _l("Opening hours changed"),
+    "booking.closure_added": _l("Closure added"),
+    "booking.closure_removed": _l("Closure removed"),
 }
 
 
