@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.calendar.invitations import registration_invitation
 from app.config import get_settings
 from app.core import security
 from app.core.mail import queue_email
@@ -77,7 +78,9 @@ async def tell_registrant(
         "name": contact.name, "url": registration_url(space, event, reg), "status": reg.status,
         "price_cents": reg.price_cents, "payment_status": reg.payment_status, "currency": space.currency,
     } | extra
-    queue_email(session, contact.email, template, ctx, locale=contact.locale)
+    attachments = registration_invitation(space, event, reg, email=contact.email, name=contact.name,
+                                          template=template)
+    queue_email(session, contact.email, template, ctx, locale=contact.locale, attachments=attachments)
 
 
 async def tell_proposer(session: AsyncSession, space: Space, event: Event, template: str, **extra: Any) -> None:

@@ -296,3 +296,20 @@ def _many_events_ics(count: int = 2_000, *, first_day: date = date(2026, 1, 5)) 
             lines += override
     lines.append("END:VCALENDAR")
     return ("\r\n".join(lines) + "\r\n").encode()
+
+
+# -- the calendar-sync tests (feeds, invitations, imports, CalDAV) read English messages ------------
+
+
+@pytest.fixture
+async def world(world):
+    from sqlmodel import col, update
+
+    from app.core import db
+    from app.space.models import Space
+
+    async with db.transaction() as session:
+        await session.exec(update(Space).where(col(Space.id).in_([world.a.space.id, world.b.space.id]))
+                           .values(locale="en"))
+    world.a.space.locale = world.b.space.locale = "en"
+    return world
