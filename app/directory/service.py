@@ -44,10 +44,16 @@ def _url(value: str | None, name: str) -> str | None:
         return None
     if not _SCHEME.match(value):
         value = "https://" + value
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or "." not in (parts.hostname or "") \
-            or any(c.isspace() for c in value) or len(value) > 300:
-        raise InvalidProfile(fields={name: N_("Enter a web address, e.g. https://example.org.")})
+    invalid = InvalidProfile(fields={name: N_("Enter a web address, e.g. https://example.org.")})
+    if len(value) > 300 or any(c.isspace() or ord(c) < 32 or c in '<>"\\`' for c in value):
+        raise invalid
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname or ""
+    except ValueError as exc:  # e.g. an unbalanced "[" read as an IPv6 address
+        raise invalid from exc
+    if parts.scheme.lower() not in ("http", "https") or "." not in hostname:
+        raise invalid
     return value
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query, Response, status
@@ -26,6 +25,7 @@ from app.event.inputs import EventInput, to_utc
 from app.event.markdown import render_markdown
 from app.event.models import Event, Registration
 from app.event.schemas import (
+    ApiDatetime,
     ApproveProposal,
     AttendanceUpdate,
     DeclineProposal,
@@ -102,8 +102,8 @@ async def _row(session, reg: Registration) -> registrations.RegistrationRow:
 @router.get("/events", response_model=list[EventRead])
 async def list_events(
     ctx: SpaceMemberCtx, session: SessionDep,
-    start: Annotated[datetime | None, Query(alias="from", description="default: now")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[ApiDatetime | None, Query(alias="from", description="default: now")] = None,
+    end: Annotated[ApiDatetime | None, Query(alias="to")] = None,
     status_: Annotated[list[str] | None, Query(alias="status", description="animators: draft, published...")] = None,
     series_id: int | None = None,
 ) -> list[EventRead]:
@@ -274,7 +274,7 @@ async def event_stats(event: ManagedEvent, ctx: EventManageCtx, session: Session
 @router.get("/event-stats", response_model=list[EventStats])
 async def events_stats(
     ctx: EventManageCtx, session: SessionDep,
-    start: Annotated[datetime, Query(alias="from")], end: Annotated[datetime, Query(alias="to")],
+    start: Annotated[ApiDatetime, Query(alias="from")], end: Annotated[ApiDatetime, Query(alias="to")],
 ) -> list[EventStats]:
     """Registered, present and no-show per published event in a period (the funder report's figures)."""
     tz = ctx.space.timezone

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from app.account.schemas import Strict
 
@@ -15,7 +15,14 @@ def _no_numbers(value: Any) -> Any:
     return value
 
 
-ApiDatetime = Annotated[datetime, BeforeValidator(_no_numbers)]
+def _plausible(value: datetime) -> datetime:
+    # Far-off years overflow when converted between timezones; no event happens then anyway.
+    if not 2000 <= value.year <= 2200:
+        raise ValueError("the date must be between the years 2000 and 2200")
+    return value
+
+
+ApiDatetime = Annotated[datetime, BeforeValidator(_no_numbers), AfterValidator(_plausible)]
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 Cents = Annotated[int, Field(ge=0, le=100_000_000, strict=True)]
 

@@ -69,6 +69,8 @@ async def test_links_must_be_web_addresses_and_the_bio_is_sanitised(world, api, 
     assert "website" in r.json()["error"]["fields"]
     r = await member.put(url, json={"display_name": "X", "links": ["data:text/html,<script>1</script>"]})
     assert r.status_code == 422
+    r = await member.put(url, json={"display_name": "X", "links": ["\x05e]\x97 http://[::1"]})
+    assert r.status_code == 422
     r = await member.put(url, json={"display_name": "X", "website": "fabrique.example", "visible": True,
                                     "bio": "<script>alert(1)</script> **hi** <img src=x onerror=alert(1)>"})
     assert r.status_code == 200

@@ -217,3 +217,10 @@ async def test_the_event_can_be_added_to_a_calendar(world, api):
     assert "SUMMARY:Conférence low-tech" in r.text
     assert f"UID:event-{event.id}@{world.a.slug}.fabrique" in r.text
     assert "TZID=Europe/Paris" in r.text
+
+
+async def test_a_date_in_a_far_off_year_is_refused_not_crashed_on(world, api):
+    r = await api(world.a.tokens["animator"]).post(f"/api/v1/spaces/{world.a.slug}/events", json=_payload(
+        starts_at="0014-01-01T00:01:00Z", ends_at="0001-01-01T01:00:00+18:17"))
+    assert r.status_code == 422
+    assert {"starts_at", "ends_at"} <= set(r.json()["error"]["fields"])
