@@ -41,6 +41,8 @@ class CalendarServer:
     etag: str = CONDITIONAL_ETAG
     last_modified: str = CONDITIONAL_LAST_MODIFIED
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # What /custom.ics serves: tests of the calendar-sync domain put their own calendar there.
+    custom: bytes = b""
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -61,6 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.state.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
         route = {
             "/google.ics": self._google,
+            "/custom.ics": lambda: self._send(200, self.state.custom, "text/calendar"),
             "/conditional.ics": self._conditional,
             "/slow.ics": self._slow,
             "/drip.ics": self._drip,
