@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlmodel import col, or_, select
+from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
@@ -31,7 +34,7 @@ from app.config import get_settings
 from app.core import clock, i18n
 from app.core.i18n import _
 from app.core.tenancy import all_spaces, require_scope, set_scope
-from app.event.calendar import feed_item as event_feed_item
+from app.event.markdown import render_markdown
 from app.event.models import Event, EventStatus, Registration, RegistrationStatus, Visibility
 from app.resource.models import Resource
 from app.space.models import Space
@@ -169,7 +172,7 @@ def _base() -> str:
     return get_settings().base_url.rstrip("/")
 
 
-def booking_item(space: Space, booking: Booking, resource: Resource, *, summary: str | None = None,
+def booking_item(space: Space, booking: Any, resource: Resource, *, summary: str | None = None,
                  description: str | None = None) -> ics.FeedItem:
     return ics.FeedItem(
         uid=ics.make_uid("booking", booking.id, space.slug), start=booking.starts_at, end=booking.ends_at,
@@ -180,8 +183,31 @@ def booking_item(space: Space, booking: Booking, resource: Resource, *, summary:
     )
 
 
-async def _bookings(session: AsyncSession, now: datetime, **where: Any) -> list[Booking]:
-    stmt = select(Booking).where(
+# Feeds read plain rows, not ORM objects: building 1,000 entities costs more than the whole answer.
+_BOOKING_COLUMNS = (Booking.id, Booking.resource_id, Booking.account_id, Booking.starts_at, Booking.ends_at,
+                    Booking.status, Booking.sequence, Booking.updated_at, Booking.source, Booking.title, Booking.note)
+_EVENT_COLUMNS = (Event.id, Event.title, Event.description, Event.starts_at, Event.ends_at, Event.place,
+                  Event.sequence, Event.status, Event.updated_at, Event.cancelled_at)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_text(markdown: str) -> str | None:
+    return render_markdown(markdown).striptags() or None if markdown else None
+
+
+def event_item(space: Space, event: Any, *, url: str | None) -> ics.FeedItem:
+    """``app.event.calendar.feed_item`` for a row, with the Markdown-to-text step cached (it is
+    the costliest part of a large events feed). Same UID and fields, so both name one event."""
+    return ics.FeedItem(
+        uid=ics.make_uid("event", event.id, space.slug), start=event.starts_at, end=event.ends_at,
+        summary=event.title, description=_plain_text(event.description), location=event.place or None, url=url,
+        sequence=event.sequence, status="CANCELLED" if event.status == EventStatus.cancelled else "CONFIRMED",
+        last_modified=event.updated_at,
+    )
+
+
+async def _bookings(session: AsyncSession, now: datetime, **where: Any) -> list[Any]:
+    stmt = select(*_BOOKING_COLUMNS).where(
         col(Booking.ends_at) >= now - PAST_KEPT,
         or_(Booking.status == BookingStatus.confirmed, col(Booking.cancelled_at) >= now - CANCELLED_KEPT),
     )
@@ -190,7 +216,7 @@ async def _bookings(session: AsyncSession, now: datetime, **where: Any) -> list[
     return list((await session.exec(stmt)).all())
 
 
-async def _resources(session: AsyncSession) -> dict[int, Resource]:
+async def _resources(session: AsyncSession) -> dict[int, Resource]:  # a few dozen rows
     return {r.id: r for r in (await session.exec(select(Resource))).all()}  # type: ignore[misc]
 
 
@@ -200,22 +226,25 @@ async def member_content(session: AsyncSession, space: Space, account: Account, 
     items = [booking_item(space, b, resources[b.resource_id])
              for b in await _bookings(session, now, account_id=account.id)]
     rows = (await session.exec(
-        select(Registration, Event).join(Event, col(Event.id) == Registration.event_id).where(
+        select(Registration.status, Registration.seq, Registration.created_at, Registration.confirmed_at,
+               Registration.cancelled_at, *_EVENT_COLUMNS).join(Event, col(Event.id) == Registration.event_id).where(
             Registration.account_id == account.id,
             col(Event.status).in_([EventStatus.published, EventStatus.cancelled]),
             col(Event.ends_at) >= now - PAST_KEPT,
             col(Registration.status).in_([RegistrationStatus.confirmed, RegistrationStatus.cancelled]),
         )
     )).all()
-    for reg, event in rows:
-        reg_cancelled = reg.status == RegistrationStatus.cancelled
+    for row in rows:
+        reg_status, reg_seq, reg_created, reg_confirmed, reg_cancelled_at, *event_values = row
+        event = SimpleNamespace(**{c.key: v for c, v in zip(_EVENT_COLUMNS, event_values, strict=True)})
+        reg_cancelled = reg_status == RegistrationStatus.cancelled
         cancelled = reg_cancelled or event.status == EventStatus.cancelled
-        if not _kept(cancelled, reg.cancelled_at if reg_cancelled else event.cancelled_at, now):
+        if not _kept(cancelled, reg_cancelled_at if reg_cancelled else event.cancelled_at, now):
             continue
-        changed = [t for t in (event.updated_at, reg.created_at, reg.confirmed_at, reg.cancelled_at) if t]
-        item = event_feed_item(space, event, url=f"{_base()}/s/{space.slug}/events/{event.id}")
+        changed = [t for t in (event.updated_at, reg_created, reg_confirmed, reg_cancelled_at) if t]
+        item = event_item(space, event, url=f"{_base()}/s/{space.slug}/events/{event.id}")
         items.append(dataclasses.replace(
-            item, sequence=registration_sequence(event, reg, cancelled=reg_cancelled),
+            item, sequence=registration_sequence(event, SimpleNamespace(seq=reg_seq), cancelled=reg_cancelled),  # type: ignore[arg-type]
             status="CANCELLED" if cancelled else "CONFIRMED", last_modified=max(changed),
         ))
     with i18n.use_locale(account.locale or space.locale):
@@ -252,34 +281,80 @@ async def resource_content(
 
 async def events_content(session: AsyncSession, space: Space, now: datetime) -> FeedContent:
     """The space's public events (members-only events are not in it: the URL is meant to be shared)."""
-    events = (await session.exec(select(Event).where(
+    events = (await session.exec(select(*_EVENT_COLUMNS).where(
         Event.visibility == Visibility.public, col(Event.ends_at) >= now - PAST_KEPT,
         or_(Event.status == EventStatus.published,
             (Event.status == EventStatus.cancelled) & (col(Event.cancelled_at) >= now - CANCELLED_KEPT)),
     ))).all()
-    items = [event_feed_item(space, e, url=f"{_base()}/p/{space.slug}/events/{e.id}") for e in events]
+    base = _base()
+    items = [event_item(space, e, url=f"{base}/p/{space.slug}/events/{e.id}") for e in events]
     with i18n.use_locale(space.locale):
         name = _("%(space)s: events", space=space.name)
     return FeedContent(name=name, items=items, public=True)
 
 
-async def feed_content(session: AsyncSession, feed: CalendarFeed, space: Space, now: datetime) -> FeedContent | None:
-    """What ``feed`` shows now; None when its owner or resource is gone (the URL is then a 404)."""
+async def _owner(session: AsyncSession, feed: CalendarFeed) -> Account | Resource | Space | None:
+    """Who or what the feed is about, if it still may be shown (a member who left: None)."""
     if feed.kind == FeedKind.member:
-        account = await session.get(Account, feed.account_id)
         from app.space.service import membership
 
+        account = await session.get(Account, feed.account_id)
         if account is None or account.suspended_at is not None or await membership(session, account.id) is None:
             return None
-        return await member_content(session, space, account, now)
+        return account
     if feed.kind in (FeedKind.resource, FeedKind.resource_busy):
-        resource = (await session.exec(select(Resource).where(Resource.id == feed.resource_id))).first()
-        if resource is None:
-            return None
-        return await resource_content(session, space, resource, now, busy_only=feed.kind == FeedKind.resource_busy)
+        return (await session.exec(select(Resource).where(Resource.id == feed.resource_id))).first()
+    return None
+
+
+async def feed_content(session: AsyncSession, feed: CalendarFeed, space: Space, now: datetime) -> FeedContent | None:
+    """What ``feed`` shows now; None when its owner or resource is gone (the URL is then a 404)."""
+    owner = await _owner(session, feed)
+    return await _content(session, feed, space, owner, now)
+
+
+async def _content(session: AsyncSession, feed: CalendarFeed, space: Space, owner: Any,
+                   now: datetime) -> FeedContent | None:
+    if feed.kind == FeedKind.member and isinstance(owner, Account):
+        return await member_content(session, space, owner, now)
+    if feed.kind in (FeedKind.resource, FeedKind.resource_busy) and isinstance(owner, Resource):
+        return await resource_content(session, space, owner, now, busy_only=feed.kind == FeedKind.resource_busy)
     if feed.kind == FeedKind.events:
         return await events_content(session, space, now)
     return None
+
+
+async def _fingerprint(session: AsyncSession, feed: CalendarFeed, owner: Any, now: datetime) -> tuple:
+    """A one-row summary of the rows behind a feed that changes whenever they do.
+
+    Services move ``updated_at`` on every change a feed shows; the count catches rows that enter
+    or leave the feed's window. Names (a resource renamed) are not in it: the cache entry also
+    expires after ``RENDER_TTL``.
+    """
+    booking_filter = (col(Booking.ends_at) >= now - PAST_KEPT,
+                      or_(Booking.status == BookingStatus.confirmed, col(Booking.cancelled_at) >= now - CANCELLED_KEPT))
+    parts: list[Any] = [feed.kind]
+    if feed.kind == FeedKind.events:
+        parts += (await session.exec(select(func.count(), func.max(Event.updated_at)).select_from(Event).where(
+            Event.visibility == Visibility.public, col(Event.ends_at) >= now - PAST_KEPT,
+            or_(Event.status == EventStatus.published,
+                (Event.status == EventStatus.cancelled) & (col(Event.cancelled_at) >= now - CANCELLED_KEPT)),
+        ))).one()
+        return tuple(parts)
+    if isinstance(owner, Resource):
+        parts += [owner.name, owner.updated_at]
+        parts += (await session.exec(select(func.count(), func.max(Booking.updated_at)).select_from(Booking).where(
+            Booking.resource_id == owner.id, *booking_filter))).one()
+        return tuple(parts)
+    parts += [owner.name, owner.locale]
+    parts += (await session.exec(select(func.count(), func.max(Booking.updated_at)).select_from(Booking).where(
+        Booking.account_id == owner.id, *booking_filter))).one()
+    parts += (await session.exec(select(
+        func.count(), func.max(Event.updated_at), func.max(Registration.created_at),
+        func.max(Registration.confirmed_at), func.max(Registration.cancelled_at),
+    ).select_from(Registration).join(Event, col(Event.id) == Registration.event_id).where(
+        Registration.account_id == owner.id, col(Event.ends_at) >= now - PAST_KEPT))).one()
+    return tuple(parts)
 
 
 # -- serving ------------------------------------------------------------------------------------
@@ -315,10 +390,41 @@ class Rendered:
     content: FeedContent
     tz: str
 
+    _body: bytes | None = None
+
     def body(self) -> bytes:
-        return ics.assemble_feed(self.content.items, name=self.content.name, tz=self.tz,
-                                 event_bytes=lambda item: EVENTS.get(item, self.tz),
-                                 refresh_minutes=REFRESH_MINUTES, now=clock.now())
+        if self._body is None:
+            self._body = ics.assemble_feed(self.content.items, name=self.content.name, tz=self.tz,
+                                           event_bytes=lambda item: EVENTS.get(item, self.tz),
+                                           refresh_minutes=REFRESH_MINUTES, now=clock.now())
+        return self._body
+
+
+RENDER_TTL = 300.0
+_RENDERED: OrderedDict[int, tuple[tuple, float, Rendered]] = OrderedDict()
+
+
+async def rendered_feed(session: AsyncSession, feed: CalendarFeed, space: Space, now: datetime) -> Rendered | None:
+    """The feed, ready to serve: rebuilt only when its fingerprint changed (or after RENDER_TTL).
+
+    Who may see it is checked on every request, before the cache: a member who left the space,
+    like a revoked token, gets a 404 at once.
+    """
+    owner = await _owner(session, feed)
+    if feed.kind != FeedKind.events and owner is None:
+        return None
+    key = (await _fingerprint(session, feed, owner, now), space.name, space.timezone, space.locale, space.slug)
+    hit = _RENDERED.get(feed.id)  # type: ignore[arg-type]
+    if hit is not None and hit[0] == key and hit[1] > time.monotonic():
+        return hit[2]
+    content = await _content(session, feed, space, owner, now)
+    if content is None:
+        return None
+    rendered = render_feed(space, content)
+    _RENDERED[feed.id] = (key, time.monotonic() + RENDER_TTL, rendered)  # type: ignore[index]
+    if len(_RENDERED) > 2_000:
+        _RENDERED.popitem(last=False)
+    return rendered
 
 
 def render_feed(space: Space, content: FeedContent) -> Rendered:

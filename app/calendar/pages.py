@@ -54,10 +54,10 @@ async def feed(token: str, request: Request, session: SessionDep) -> Response:
     if found is None:
         raise NotFound()
     calendar_feed, space = found
-    content = await feeds.feed_content(session, calendar_feed, space, clock.now())
-    if content is None:
+    rendered = await feeds.rendered_feed(session, calendar_feed, space, clock.now())
+    if rendered is None:
         raise NotFound()
-    rendered = feeds.render_feed(space, content)
+    content = rendered.content
     headers = {
         "ETag": rendered.etag,
         # Personal feeds must not sit in shared caches; calendar apps revalidate with the ETag.

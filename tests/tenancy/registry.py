@@ -23,6 +23,7 @@ EXEMPT: dict[str, str] = {
     "/invitations/{token}/accept": "the token is the capability",
     "/reset-password/{token}": "signed link, not a tenant object",
     "/verify-email/{token}": "signed link, not a tenant object",
+    "/feeds/{token}.ics": "the feed secret is the capability; revoked and unknown tokens are 404 (tests/calendar)",
     "/api/v1/platform/spaces/{slug}/suspend": "platform operator route: 403 for everyone else (tested apart)",
     "/api/v1/platform/spaces/{slug}/reactivate": "platform operator route",
     "/platform/spaces/{slug}/suspend": "platform operator route",
