@@ -1,0 +1,357 @@
+"""Bookings benchmark: `make bench-booking` (= `.venv/bin/python -m bench.booking`, from the repo root).
+
+Starts the app (``bench.app``: Fabrique plus two bare endpoints) with 2 uvicorn workers (uvloop,
+httptools) on a dedicated PostgreSQL database, seeds one big space (50 resources, 200 members,
+~100,000 bookings over a year) and 999 other spaces, then drives load with wrk from a separate
+process and prints, from the same run:
+
+- create-booking req/s and p50/p99 beside ``POST /bench/insert`` (one INSERT + commit);
+- week availability for the 50 resources beside ``GET /bench/select/{id}`` (one SELECT by key);
+- the availability request and its bookings query with the big space alone, then with 1,000
+  spaces of data (the cost must not grow with other spaces' data).
+
+The last line is ``create_vs_insert=R1 availability_vs_select=R2`` (ratios of req/s).
+Targets: R1 >= 0.70 with p99 <= 1.5x the insert's; R2 >= 0.50. See docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from bench import _load, _seed
+from bench._load import LoadResult
+from bench._server import Server
+
+DB_NAME = "fabrique_bench"
+REDIS_URL = "redis://127.0.0.1:6379/6"
+TARGET_CREATE, TARGET_CREATE_P99, TARGET_AVAILABILITY = 0.70, 1.5, 0.50
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def redis_usable(url: str) -> bool:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.ping()
+        client.flushdb()  # db 6 is the bench's own: the e-mail jobs of the previous run
+        client.close()
+        return True
+    except Exception:
+        return False
+
+
+def flush_redis(url: str) -> None:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.flushdb()
+        client.close()
+    except Exception:
+        pass
+
+
+def drain(base: str, timeout: float = 120) -> None:
+    """Wait for the requests still in flight after wrk stopped (the server finishes them)."""
+    import urllib.request
+
+    deadline, fast = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline and fast < 3:
+        t = time.perf_counter()
+        with urllib.request.urlopen(f"{base}/healthz", timeout=timeout) as r:
+            r.read()
+        fast = fast + 1 if time.perf_counter() - t < 0.02 else 0
+        time.sleep(0.05)
+
+
+def timed_gets(url: str, token: str, n: int) -> list[float]:
+    """``n`` sequential requests on an idle server: ms each."""
+    import urllib.request
+
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=120) as r:
+            r.read()
+            assert r.status == 200
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def next_week(tz: str) -> tuple[date, date]:
+    today = datetime.now(ZoneInfo(tz)).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+async def explain_bookings_query(conn: asyncpg.Connection, big: _seed.BigSpace, first: date, last: date) -> tuple[float, str]:
+    """EXPLAIN ANALYZE of the availability's bookings query (``repository.bookings_between`` with
+    ``held=True`` and the tenancy filter, as the app sends it). Returns (ms, index used)."""
+    zone = ZoneInfo(_seed.TZ)
+    lo = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    hi = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    sql = ("EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM booking WHERE booking.starts_at < $1 "
+           "AND booking.blocked_until > $2 AND booking.resource_id = ANY($3::int[]) AND booking.status = 'confirmed' "
+           "AND booking.space_id = $4 ORDER BY booking.starts_at, booking.id")
+    best = float("inf")
+    plan: dict = {}
+    for _ in range(5):
+        raw = await conn.fetchval(sql, hi, lo, big.resource_ids, big.space_id)
+        doc = json.loads(raw)[0]
+        if doc["Execution Time"] < best:
+            best, plan = doc["Execution Time"], doc["Plan"]
+    indexes: list[str] = []
+
+    def walk(node: dict) -> None:
+        if "Index Name" in node:
+            indexes.append(f"{node['Node Type'].lower()} {node['Index Name']}")
+        elif node.get("Node Type") == "Seq Scan":
+            indexes.append("seq scan")
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan)
+    return best, ", ".join(dict.fromkeys(indexes)) or "?"
+
+
+def email_cost_ms(n: int = 200) -> float:
+    """In-process time to render one booking confirmation (text + HTML + .ics), as done in the request."""
+    from app.account.models import Account
+    from app.booking import notify
+    from app.booking.models import Booking
+    from app.core.mail import render_email
+    from app.resource.models import Resource
+    from app.space.models import Space
+
+    space = Space(id=1, slug="grand-atelier", name="Le Grand Atelier", timezone=_seed.TZ, locale="fr",
+                  address="12 rue des Forges, 69001 Lyon")
+    resource = Resource(id=1, space_id=1, name="Salle 1")
+    now = datetime.now(UTC)
+    booking = Booking(id=1, space_id=1, resource_id=1, account_id=1, starts_at=now + timedelta(days=9),
+                      ends_at=now + timedelta(days=9, minutes=30), blocked_until=now + timedelta(days=9, minutes=30),
+                      price_cents=750, created_at=now, updated_at=now)
+    account = Account(id=1, email="m1@grand-atelier.bench", name="Membre 1")
+    for _ in range(5):  # templates compiled, catalogs loaded
+        render_email("booking_confirmed", notify._context(space, resource, booking, account), "fr")
+        notify._invitation(space, resource, booking, account, "REQUEST")
+    t = time.perf_counter()
+    for _ in range(n):
+        render_email("booking_confirmed", notify._context(space, resource, booking, account), "fr")
+        notify._invitation(space, resource, booking, account, "REQUEST")
+    return (time.perf_counter() - t) / n * 1000
+
+
+def fmt_row(label: str, r: LoadResult) -> str:
+    errs = f"{r.errors}" + (f" ({r.conflicts}x409, {r.other} other, last {r.last_other})" if r.errors else "")
+    if r.socket_errors:
+        errs += f" +{r.socket_errors} socket"
+    if r.exhausted:
+        errs += " SLOTS EXHAUSTED"
+    return f"  {label:<44} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {r.ok:>8}  {errs}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10, help="measured duration of each load (default 10)")
+    parser.add_argument("--warmup", type=float, default=2, help="warm-up before each load (default 2)")
+    parser.add_argument("--connections", type=int, default=50, help="for create-booking and the bare insert")
+    parser.add_argument("--read-connections", type=int, default=8,
+                        help="for availability and the bare select (default 8: a week's availability takes "
+                             "long enough that 50 queued requests would outlast a 10 s window)")
+    parser.add_argument("--pg", default="postgres@127.0.0.1:5432", help="user@host:port of PostgreSQL")
+    parser.add_argument("--no-redis", action="store_true", help="in-process jobs instead of arq on Redis")
+    parser.add_argument("--other-spaces", type=int, default=999)
+    parser.add_argument("--only", choices=["create", "availability"], help="run one comparison only")
+    args = parser.parse_args()
+
+    # `timeout` or kill: stop the server on the way out, like Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if not _load.wrk_available():
+        print("bench-booking needs wrk, the HTTP load generator: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    user, _at, hostport = args.pg.partition("@")
+    host, _colon, port = hostport.partition(":")
+    admin_dsn = _seed.dsn(host, int(port or 5432), user, "postgres")
+    bench_dsn = _seed.dsn(host, int(port or 5432), user, DB_NAME)
+    sa_url = f"postgresql+asyncpg://{user}@{host}:{port or 5432}/{DB_NAME}"
+    use_redis = not args.no_redis and redis_usable(REDIS_URL)
+    work = Path(tempfile.mkdtemp(prefix="fabrique-bench-"))
+    env = {
+        "FABRIQUE_ENV": "production", "FABRIQUE_SECRET_KEY": secrets.token_urlsafe(48),
+        "FABRIQUE_DATABASE_URL": sa_url, "FABRIQUE_VAR_DIR": str(work / "var"),
+        "FABRIQUE_BASE_URL": "http://127.0.0.1:8000", "FABRIQUE_SMTP_HOST": "",
+    }
+    if use_redis:
+        env["FABRIQUE_REDIS_URL"] = REDIS_URL
+    os.environ.update({k: v for k, v in env.items() if k != "FABRIQUE_REDIS_URL"})
+    started = time.monotonic()
+    return asyncio.run(run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started))
+
+
+async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started) -> int:  # noqa: C901, PLR0915
+    load_before = os.getloadavg()[0]
+    log(f"database {DB_NAME}: drop, create, migrate (load average {load_before:.1f})")
+    await _seed.recreate_database(admin_dsn, DB_NAME)
+    _seed.migrate(sa_url)
+    conn = await asyncpg.connect(bench_dsn)
+    t = time.monotonic()
+    big = await _seed.seed_big_space(conn)
+    slots = await _seed.create_slots(conn, big)
+    await _seed.vacuum(conn)
+    seed_s = time.monotonic() - t
+    log(f"big space: {len(big.resource_ids)} resources, {len(big.member_account_ids)} members, "
+        f"{big.bookings:,} bookings, {len(slots):,} free slots for the load ({seed_s:.0f} s)")
+
+    first, last = next_week(_seed.TZ)
+    avail_path = f"/api/v1/spaces/{big.slug}/availability?start={first}&end={last}"
+    tokens = big.tokens
+    files = {
+        "insert": _load.write_requests(work / "insert.data.lua", [("/bench/insert", '{"payload":"bench"}', "")]),
+        "select": _load.write_requests(work / "select.data.lua", [
+            (f"/bench/select/{rid}?space={big.space_id}", "", "") for rid in big.resource_ids]),
+        "availability": _load.write_requests(work / "availability.data.lua", [
+            (avail_path, "", tok) for tok in tokens]),
+    }
+    booking_path = f"/api/v1/spaces/{big.slug}/bookings"
+
+    def create_rows(chunk: list) -> list[tuple[str, str, str]]:
+        return [(booking_path, json.dumps({
+            "resource_id": rid, "starts_at": s.isoformat().replace("+00:00", "Z"),
+            "ends_at": (s + timedelta(minutes=30)).isoformat().replace("+00:00", "Z")}, separators=(",", ":")),
+            tokens[i % len(tokens)]) for i, (rid, s) in enumerate(chunk)]
+
+    warm_n = min(4000, len(slots) // 6)
+    files["create_warm"] = _load.write_requests(work / "create_warm.data.lua", create_rows(slots[:warm_n]))
+    files["create"] = _load.write_requests(work / "create.data.lua", create_rows(slots[warm_n:]))
+
+    server = Server(env, workers=2, log_path=work / "server.log")
+    log(f"server: uvicorn, 2 workers, uvloop, httptools; jobs {'on Redis ' + REDIS_URL if use_redis else 'in-process'}")
+    server.start()
+    results: dict[str, LoadResult] = {}
+    scale: dict[str, tuple] = {}
+    try:
+        def load(name: str, data: str, *, method: str = "GET", ok: int = 200, wrap: bool = True,
+                 warm_data: str | None = None, connections: int | None = None, seconds: float | None = None,
+                 warm: bool = True) -> LoadResult:
+            conns = connections or args.connections
+            if warm and args.warmup > 0:
+                _load.run_wrk(f"{name}-warmup", server.base, files[warm_data or data], method=method, ok_status=ok,
+                              seconds=args.warmup, connections=conns, wrap=wrap, workdir=work)
+            r = _load.run_wrk(name, server.base, files[data], method=method, ok_status=ok,
+                              seconds=seconds or args.seconds, connections=conns, wrap=wrap, workdir=work)
+            drain(server.base)
+            log(f"{name}: {r.rps:.0f} req/s ok, p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, {r.errors} errors")
+            return r
+
+        if args.only != "create":
+            # The availability request alone (1 connection), with one space's data...
+            url = server.base + avail_path
+            scale["one"] = (await asyncio.to_thread(timed_gets, url, tokens[0], 8),
+                            *await explain_bookings_query(conn, big, first, last))
+            log(f"other spaces: {args.other_spaces} spaces with their members, resources and bookings")
+            t = time.monotonic()
+            added = await _seed.seed_other_spaces(conn, spaces=args.other_spaces)
+            await _seed.vacuum(conn)
+            log(f"  {added:,} bookings added ({time.monotonic() - t:.0f} s)")
+            # ... and with 1,000 spaces' data.
+            scale["all"] = (await asyncio.to_thread(timed_gets, url, tokens[0], 8),
+                            *await explain_bookings_query(conn, big, first, last))
+        totals = await conn.fetchrow("SELECT (SELECT count(*) FROM space) AS spaces, (SELECT count(*) FROM booking) "
+                                     "AS bookings, (SELECT count(*) FROM account) AS accounts")
+
+        if args.only != "availability":
+            results["insert"] = load("bare-insert", "insert", method="POST", ok=201)
+            results["create"] = load("create-booking", "create", method="POST", ok=201, wrap=False,
+                                     warm_data="create_warm")
+        if args.only != "create":
+            results["select"] = load("bare-select", "select", connections=args.read_connections)
+            results["availability"] = load("availability", "availability", connections=args.read_connections)
+        response_bytes = None
+        if args.only != "create":
+            import urllib.request
+
+            req = urllib.request.Request(server.base + avail_path, headers={"Authorization": f"Bearer {tokens[0]}"})
+
+            def fetch() -> bytes:
+                with urllib.request.urlopen(req) as resp:
+                    return resp.read()
+
+            body = await asyncio.to_thread(fetch)
+            response_bytes = len(body)
+            n_slots = sum(len(d["slots"]) for r in json.loads(body)["resources"] for d in r["days"])
+    finally:
+        server.stop()
+        await conn.close()
+        if use_redis:
+            flush_redis(REDIS_URL)
+    mail_ms = email_cost_ms()
+
+    # -- report -------------------------------------------------------------------------------------
+    print()
+    print(f"Fabrique bookings benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs")
+    print(f"  server: uvicorn, 2 workers, uvloop + httptools, FABRIQUE_ENV=production, PostgreSQL at 127.0.0.1; "
+          f"jobs: {'arq on Redis (db 6, no worker running)' if use_redis else 'in-process runner'}")
+    print(f"  data:   {totals['spaces']:,} spaces, {totals['accounts']:,} accounts, {totals['bookings']:,} bookings; "
+          f"big space: {len(big.resource_ids)} resources, {len(big.member_account_ids)} members, "
+          f"{big.bookings:,} bookings over a year")
+    print(f"  load:   wrk from a separate process, {args.connections} connections (reads: {args.read_connections}), "
+          f"{args.seconds:g} s after a {args.warmup:g} s warm-up; load average before the run "
+          f"{load_before:.1f}, after {os.getloadavg()[0]:.1f}"
+          + ("  <- OTHER PROCESSES BUSY: absolute figures are low, ratios noisy" if load_before > 1 else ""))
+    print()
+    print(f"  {'endpoint':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ok':>8}  errors")
+    r1 = r2 = float("nan")
+    if "create" in results:
+        ins, cre = results["insert"], results["create"]
+        print(fmt_row("POST /bench/insert (bare: 1 INSERT + commit)", ins))
+        print(fmt_row("POST /api/v1/spaces/{slug}/bookings (201s)", cre))
+        r1 = cre.rps / ins.rps if ins.rps else 0.0
+        p99x = cre.p99_ms / ins.p99_ms if ins.p99_ms else float("inf")
+        ok1 = r1 >= TARGET_CREATE and p99x <= TARGET_CREATE_P99
+        print(f"    create / insert: {r1:.2f} of the req/s (target >= {TARGET_CREATE:.2f}), p99 {p99x:.2f}x "
+              f"(target <= {TARGET_CREATE_P99}x) -> {'MET' if ok1 else 'NOT MET'}")
+        print(f"    e-mail rendered in each create (text + HTML + .ics): {mail_ms:.2f} ms of CPU")
+    if "availability" in results:
+        sel, av = results["select"], results["availability"]
+        print(fmt_row("GET /bench/select/{id} (bare: 1 SELECT by key)", sel))
+        print(fmt_row("GET availability, a week x 50 resources", av))
+        r2 = av.rps / sel.rps if sel.rps else 0.0
+        print(f"    availability / select: {r2:.2f} of the req/s (target >= {TARGET_AVAILABILITY:.2f}) -> "
+              f"{'MET' if r2 >= TARGET_AVAILABILITY else 'NOT MET'}; response {response_bytes:,} bytes, "
+              f"{n_slots:,} slots")
+    if scale:
+        (a1, q1, i1), (a2, q2, i2) = scale["one"], scale["all"]
+        print()
+        med = statistics.median
+        print(f"  availability of the big space, one request at a time  {'1 space':>12} {'1,000 spaces':>14}")
+        print(f"    request ms, median (min) of 8                         {med(a1):>6.0f} ({min(a1):>4.0f}) "
+              f"{med(a2):>8.0f} ({min(a2):>4.0f})")
+        print(f"    bookings query, EXPLAIN ANALYZE ms (best of 5)        {q1:>12.2f} {q2:>14.2f}")
+        print(f"    plan: {i1}  |  {i2}")
+    print(f"\n  total {time.monotonic() - started:.0f} s (seeding the big space {seed_s:.0f} s); server log: "
+          f"{work / 'server.log'}")
+    print(f"create_vs_insert={r1:.2f} availability_vs_select={r2:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
