@@ -15,6 +15,7 @@ from app.core import clock
 from app.core.tenancy import require_scope
 from app.directory.errors import N_, InvalidProfile, ProfileNotFound
 from app.directory.models import Profile
+from app.event.inputs import clean_text
 from app.space.models import Space, SpaceMember
 
 MAX_SKILLS = 20
@@ -35,7 +36,7 @@ class ProfileInput:
 
 
 def normalize_skill(value: str) -> str:
-    return " ".join(value.replace(",", " ").split()).lower()[:40]
+    return " ".join(clean_text(value).replace(",", " ").split()).lower()[:40]
 
 
 def _url(value: str | None, name: str) -> str | None:
@@ -59,13 +60,13 @@ def _url(value: str | None, name: str) -> str | None:
 
 def validate(data: ProfileInput) -> ProfileInput:
     errors = {}
-    data.display_name = " ".join(data.display_name.split())[:120]
+    data.display_name = " ".join(clean_text(data.display_name).split())[:120]
     if not data.display_name:
         errors["display_name"] = N_("This field is required.")
-    data.headline = " ".join(data.headline.split())
+    data.headline = " ".join(clean_text(data.headline).split())
     if len(data.headline) > 160:
         errors["headline"] = N_("This value is too long.")
-    data.bio = data.bio.strip()
+    data.bio = clean_text(data.bio).strip()
     if len(data.bio) > 4000:
         errors["bio"] = N_("This value is too long.")
     skills = sorted({normalize_skill(s) for s in data.skills if normalize_skill(s)})

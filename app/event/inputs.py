@@ -5,6 +5,7 @@ Times typed without an offset are read in the space's timezone; everything is st
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -52,8 +53,18 @@ def to_utc(value: datetime, tz: str) -> datetime:
     return value.astimezone(UTC)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: str | None) -> str:
+    """Text without control characters (PostgreSQL refuses NUL; the others are never meant)."""
+    return _CONTROL.sub("", value or "")
+
+
 def validate(data: EventInput) -> EventInput:
-    data.title = " ".join((data.title or "").split())  # one line: it becomes an e-mail subject
+    data.description = clean_text(data.description)
+    data.place = clean_text(data.place)
+    data.title = " ".join(clean_text(data.title).split())  # one line: it becomes an e-mail subject
     if not data.title:
         raise ValidationFailed(fields={"title": N_("Give the event a title.")})
     if len(data.title) > 200:

@@ -18,6 +18,7 @@ from app.event import notify, service
 from app.event import registration as registrations
 from app.event.calendar import event_ics, ics_filename
 from app.event.errors import N_, EventNotFound, RegistrationNotFound
+from app.event.inputs import clean_text
 from app.event.markdown import render_markdown
 from app.event.models import Event, Registration
 from app.event.web import remember_spaces, router
@@ -81,7 +82,7 @@ async def public_event_page(
 def _visitor_fields(form: dict[str, str]) -> tuple[str, str]:
     from email_validator import EmailNotValidError, validate_email
 
-    name = " ".join(form.get("name", "").split())[:120]
+    name = " ".join(clean_text(form.get("name", "")).split())[:120]
     errors = {}
     if not name:
         errors["name"] = N_("This field is required.")

@@ -22,7 +22,7 @@ from app.event.errors import (
     EventNotFound,
     NotAProposal,
 )
-from app.event.inputs import EDITABLE_FIELDS, EventInput, validate
+from app.event.inputs import EDITABLE_FIELDS, EventInput, clean_text, validate
 from app.event.models import Event, EventSeries, EventStatus, Visibility
 from app.event.registration import active_registrations, confirmed_count, lock_event, promote
 from app.space.models import Space
@@ -189,7 +189,7 @@ async def approve_proposal(
 async def decline_proposal(
     session: AsyncSession, space: Space, actor: Account, event: Event, message: str
 ) -> Event:
-    message = (message or "").strip()
+    message = clean_text(message).strip()
     if not message:
         raise DeclineMessageRequired()
     if len(message) > 2000:

@@ -224,3 +224,10 @@ async def test_a_date_in_a_far_off_year_is_refused_not_crashed_on(world, api):
         starts_at="0014-01-01T00:01:00Z", ends_at="0001-01-01T01:00:00+18:17"))
     assert r.status_code == 422
     assert {"starts_at", "ends_at"} <= set(r.json()["error"]["fields"])
+
+
+async def test_control_characters_in_an_event_are_dropped(world, api):
+    r = await api(world.a.tokens["animator"]).post(f"/api/v1/spaces/{world.a.slug}/events", json=_payload(
+        title="Ate\u0000lier", description="x\u0000y", place="Sa\u0001lle"))
+    assert r.status_code == 201
+    assert (r.json()["title"], r.json()["description"], r.json()["place"]) == ("Atelier", "xy", "Salle")
