@@ -97,7 +97,7 @@ async def create_space(
 
 
 async def update_space(session: AsyncSession, space: Space, actor: Account, **changes: object) -> Space:
-    if "timezone" in changes and changes["timezone"]:
+    if changes.get("timezone") is not None:
         validate_timezone(str(changes["timezone"]))
     changed = {}
     for key, value in changes.items():

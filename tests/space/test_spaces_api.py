@@ -178,3 +178,12 @@ async def test_suspended_account_cannot_log_in(client):
     r = await client.post("/api/v1/auth/token", data={"username": "susp@example.org", "password": "correct-horse-battery"})
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "account_suspended"
+
+
+async def test_updating_a_space_with_an_empty_or_unknown_timezone_is_refused(api, world):
+    owner = api(world.a.tokens["owner"])
+    for tz in ("", "Europe/Nowhere", "../../etc/passwd"):
+        r = await owner.patch(f"/api/v1/spaces/{world.a.slug}", json={"timezone": tz})
+        assert r.status_code == 422, tz
+        assert r.json()["error"]["code"] == "invalid_timezone"
+    assert (await owner.get(f"/api/v1/spaces/{world.a.slug}")).json()["timezone"] == "Europe/Paris"
