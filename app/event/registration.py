@@ -180,6 +180,8 @@ async def cancel_registration(
     log_action(session, "event.registration_cancelled", space_id=space.id, actor_id=actor_id, obj=reg,
                event_id=event.id)
     if held_seat:
+        # Confirms the cancellation and takes the event out of the person's calendar.
+        await notify.tell_registrant(session, space, event, reg, "event_registration_cancelled")
         await promote(session, space, event)
     return reg
 

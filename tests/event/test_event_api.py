@@ -119,6 +119,10 @@ async def test_a_full_event_waitlists_and_a_cancellation_promotes_the_first_in_l
     mails = await outbox()
     promoted = [m for m in mails if m["To"] == world.a.manager.email and "seat" in m["Subject"]]
     assert len(promoted) == 1 and "Soirée jeux" in promoted[0]["Subject"]
+    [cancelled] = [m for m in mails if m["Subject"] == "Registration cancelled: Soirée jeux"]
+    assert cancelled["To"] == world.a.member.email
+    invite = [p for p in cancelled.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert invite and "METHOD:CANCEL" in invite[0].get_content()
 
 
 async def test_raising_the_capacity_promotes_from_the_waitlist_in_order(world, api):
