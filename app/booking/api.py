@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 
 from app.booking import availability as avail
 from app.booking import hours, idempotency, repository, service
+from app.booking.deps import MAX_ID, BookingManage, ResourceManage, ValidBooking, ValidClosure, beneficiary
 from app.booking.deps import BookingCreate as BookingCreateCtx
-from app.booking.deps import BookingManage, ResourceManage, ValidBooking, ValidClosure, beneficiary
 from app.booking.errors import N_
 from app.booking.models import Booking
 from app.booking.schemas import (
@@ -37,6 +37,7 @@ from app.booking.schemas import (
     SeriesPreview,
     SeriesRead,
     SlotRead,
+    wall_time,
 )
 from app.core import clock
 from app.core.errors import ValidationFailed
@@ -70,7 +71,7 @@ async def availability(
     session: SessionDep,
     start: Annotated[date | None, Query(description="First local day (default: today)")] = None,
     end: Annotated[date | None, Query(description="Last local day, inclusive (default: start)")] = None,
-    resource_id: Annotated[int | None, Query(ge=1)] = None,
+    resource_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> AvailabilityRead:
     """Bookable slots per resource and day, in the space's calendar (at most 31 days)."""
     today = clock.now().astimezone(ZoneInfo(ctx.space.timezone)).date()
@@ -111,7 +112,7 @@ async def list_bookings(
     session: SessionDep,
     start: Annotated[date | None, Query(description="First local day (default: today)")] = None,
     end: Annotated[date | None, Query(description="Last local day, inclusive (default: start + 30 days)")] = None,
-    resource_id: Annotated[int | None, Query(ge=1)] = None,
+    resource_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     mine: Annotated[bool, Query(description="Only my bookings (always true for members)")] = False,
     include_cancelled: bool = False,
 ) -> list[BookingRead]:
@@ -122,6 +123,7 @@ async def list_bookings(
     if last < first or (last - first).days > 366:
         raise ValidationFailed(fields={"end": N_("Ask for at most a year, ending after the start.")},
                                code="invalid_range")
+    avail.check_range(first, last, max_days=367)
     lo, hi = avail.local_bounds(first, last, ctx.space.timezone)
     only_mine = mine or not ctx.is_staff
     bookings = await repository.bookings_between(
@@ -247,9 +249,10 @@ async def create_series(payload: SeriesCreate, ctx: BookingCreateCtx, session: S
 async def _hours_read(session, ctx) -> HoursRead:
     cal = await hours.load_calendar(session, ctx.space)
     return HoursRead(
-        days=[DayHours(weekday=d, intervals=[Interval(opens=a, closes=b) for a, b in cal.opening.on(d)])
+        days=[DayHours(weekday=d, intervals=[Interval(opens=wall_time(a), closes=wall_time(b))
+                                             for a, b in cal.opening.on(d)])
               for d in range(7)],
-        half_day_boundary=cal.half_day_boundary, timezone=ctx.space.timezone,
+        half_day_boundary=wall_time(cal.half_day_boundary), timezone=ctx.space.timezone,
     )
 
 
@@ -263,8 +266,10 @@ async def get_hours(ctx: SpaceView, session: SessionDep) -> HoursRead:
 async def put_hours(payload: HoursUpdate, ctx: ResourceManage, session: SessionDep) -> HoursRead:
     days: dict[int, list] = {}
     for day in payload.days:
-        days.setdefault(day.weekday, []).extend((i.opens, i.closes) for i in day.intervals)
-    await hours.save_hours(session, ctx.space, ctx.account, days=days, half_day_boundary=payload.half_day_boundary)
+        days.setdefault(day.weekday, []).extend(
+            (time.fromisoformat(i.opens), time.fromisoformat(i.closes)) for i in day.intervals)
+    boundary = time.fromisoformat(payload.half_day_boundary) if payload.half_day_boundary else None
+    await hours.save_hours(session, ctx.space, ctx.account, days=days, half_day_boundary=boundary)
     return await _hours_read(session, ctx)
 
 

@@ -76,11 +76,14 @@ def local_bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def check_range(first: date, last: date) -> None:
+def check_range(first: date, last: date, *, max_days: int = MAX_DAYS) -> None:
+    if first.year not in range(2000, 2201) or last.year not in range(2000, 2201):
+        raise ValidationFailed(fields={"start": N_("Choose dates between the years 2000 and 2200.")},
+                               code="invalid_range")
     if last < first:
         raise ValidationFailed(fields={"end": N_("The end date must not be before the start date.")},
                                code="invalid_range")
-    if (last - first).days >= MAX_DAYS:
+    if (last - first).days >= max_days:
         raise ValidationFailed(fields={"end": N_("Ask for at most 31 days at a time.")}, code="invalid_range")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Path
 
 from app.account.models import Account
 from app.booking import hours, repository
@@ -24,16 +24,19 @@ from app.space.models import SpaceMember
 BookingCreate = Annotated[SpaceContext, Depends(space_access(Perm.booking_create))]
 BookingManage = Annotated[SpaceContext, Depends(space_access(Perm.booking_manage))]
 ResourceManage = Annotated[SpaceContext, Depends(space_access(Perm.resource_manage))]
+# Ids beyond a 32-bit integer cannot exist, and SQLite would fail on them rather than find nothing.
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-async def valid_booking(booking_id: int, ctx: SpaceView, session: SessionDep) -> Booking:
+async def valid_booking(booking_id: IdPath, ctx: SpaceView, session: SessionDep) -> Booking:
     booking = await repository.get_booking(session, booking_id)
     if not ctx.is_staff and booking.account_id != ctx.account.id:
         raise NotFound()
     return booking
 
 
-async def valid_closure(closure_id: int, ctx: SpaceView, session: SessionDep) -> Closure:
+async def valid_closure(closure_id: IdPath, ctx: SpaceView, session: SessionDep) -> Closure:
     return await hours.get_closure(session, closure_id)
 
 

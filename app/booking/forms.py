@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from app.booking.errors import N_
 from app.core.errors import ValidationFailed
 
+YEARS = range(2000, 2201)
+
 
 def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(fields={field: message})
@@ -24,9 +26,12 @@ def parse_date(value: str | None, field: str, *, default: date | None = None) ->
             return default
         raise _invalid(field, N_("Choose a date."))
     try:
-        return date.fromisoformat(value.strip())
+        parsed = date.fromisoformat(value.strip())
     except ValueError as exc:
         raise _invalid(field, N_("Choose a date.")) from exc
+    if parsed.year not in YEARS:
+        raise _invalid(field, N_("Choose a date."))
+    return parsed
 
 
 def parse_time(value: str | None, field: str) -> time:
@@ -53,7 +58,7 @@ def parse_instant(value: str | None, field: str) -> datetime:
         parsed = datetime.fromisoformat((value or "").strip())
     except ValueError as exc:
         raise _invalid(field, N_("Choose a slot.")) from exc
-    if parsed.tzinfo is None:
+    if parsed.tzinfo is None or parsed.year not in YEARS:
         raise _invalid(field, N_("Choose a slot."))
     return parsed
 

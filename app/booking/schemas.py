@@ -16,45 +16,46 @@ from pydantic_core import PydanticCustomError
 from app.account.schemas import Strict
 from app.booking.models import Booking
 
+YEARS = range(2000, 2201)  # far enough; and no arithmetic near datetime.max can overflow
+
+
+def _in_range(value: date) -> None:
+    if value.year not in YEARS:
+        raise PydanticCustomError("date_range", "A date between the years 2000 and 2200 is expected.")
+
 
 def _iso_datetime(value: Any) -> Any:
+    parsed = None
     if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
+        parsed = value
+    elif isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.strip())
+            parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise PydanticCustomError("datetime_parsing", "A date and time is expected (ISO 8601).")
+    if parsed is None:
+        raise PydanticCustomError("datetime_parsing", "A date and time is expected (ISO 8601).")
+    _in_range(parsed)
+    return parsed
 
 
 def _iso_date(value: Any) -> Any:
+    parsed = None
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
+        parsed = value
+    elif isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            parsed = date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise PydanticCustomError("date_parsing", "A date is expected (YYYY-MM-DD).")
-
-
-def _hh_mm(value: Any) -> Any:
-    if isinstance(value, time):
-        return value
-    if isinstance(value, str):
-        try:
-            parsed = time.fromisoformat(value.strip())
-            if parsed.second == 0 and parsed.microsecond == 0 and parsed.tzinfo is None:
-                return parsed
-        except ValueError:
-            pass
-    raise PydanticCustomError("time_parsing", "A time is expected (HH:MM).")
+    if parsed is None:
+        raise PydanticCustomError("date_parsing", "A date is expected (YYYY-MM-DD).")
+    _in_range(parsed)
+    return parsed
 
 
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-HourMinute = Annotated[time, BeforeValidator(_hh_mm)]
 Id = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
 
 
@@ -203,9 +204,19 @@ class AvailabilityRead(BaseModel):
     resources: list[ResourceAvailabilityRead]
 
 
+# Wall-clock times travel as "HH:MM" (OpenAPI's "time" format is RFC 3339 and wants an offset).
+WallTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:30"])]
+
+
+def wall_time(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
 class Interval(BaseModel):
-    opens: HourMinute
-    closes: HourMinute
+    model_config = ConfigDict(extra="forbid")
+
+    opens: WallTime
+    closes: WallTime = Field(description='"00:00" closes at midnight')
 
 
 class DayHours(BaseModel):
@@ -217,12 +228,12 @@ class DayHours(BaseModel):
 
 class HoursUpdate(Strict):
     days: list[DayHours] = Field(max_length=7, description="Weekdays not listed are closed (0 = Monday).")
-    half_day_boundary: HourMinute | None = None
+    half_day_boundary: WallTime | None = None
 
 
 class HoursRead(BaseModel):
     days: list[DayHours]
-    half_day_boundary: time
+    half_day_boundary: WallTime
     timezone: str
 
 

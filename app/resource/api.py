@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, status
 
-from app.booking.deps import ResourceManage
+from app.booking.deps import IdPath, ResourceManage
 from app.core.web import SessionDep, api_router
 from app.resource import service
 from app.resource.models import Resource, ResourceBlock
@@ -23,14 +23,14 @@ from app.space.deps import SpaceView
 router = api_router(prefix="/api/v1/spaces/{slug}/resources", tags=["resources"])
 
 
-async def valid_resource(resource_id: int, ctx: SpaceView, session: SessionDep) -> Resource:
+async def valid_resource(resource_id: IdPath, ctx: SpaceView, session: SessionDep) -> Resource:
     return await service.get_resource(session, resource_id)
 
 
 ValidResource = Annotated[Resource, Depends(valid_resource)]
 
 
-async def valid_block(block_id: int, resource: ValidResource, session: SessionDep) -> ResourceBlock:
+async def valid_block(block_id: IdPath, resource: ValidResource, session: SessionDep) -> ResourceBlock:
     return await service.get_block(session, resource, block_id)
 
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from app.booking import forms, hours
-from app.booking.deps import ResourceManage, ValidClosure
+from app.booking.deps import IdPath, ResourceManage, ValidClosure
 from app.core import clock
 from app.core.errors import FabriqueError
 from app.core.i18n import _, _l
@@ -30,14 +30,14 @@ WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Fr
 UNIT_LABELS = {"hour": _l("By the hour"), "half_day": _l("By the half-day"), "day": _l("By the day")}
 
 
-async def valid_resource(resource_id: int, ctx: ResourceManage, session: SessionDep) -> Resource:
+async def valid_resource(resource_id: IdPath, ctx: ResourceManage, session: SessionDep) -> Resource:
     return await service.get_resource(session, resource_id)
 
 
 ValidResource = Annotated[Resource, Depends(valid_resource)]
 
 
-async def valid_block(block_id: int, resource: ValidResource, session: SessionDep) -> ResourceBlock:
+async def valid_block(block_id: IdPath, resource: ValidResource, session: SessionDep) -> ResourceBlock:
     return await service.get_block(session, resource, block_id)
 
 
