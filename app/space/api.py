@@ -130,7 +130,7 @@ async def accept_invitation(token: str, account: CurrentAccount, session: Sessio
 @router.get("/spaces/{slug}/audit", response_model=AuditPage)
 async def audit_log(
     ctx: AuditView, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AuditPage:
     entries, total = await list_space_entries(session, ctx.space.id, limit=limit, offset=offset)
     return AuditPage(items=[AuditRead.model_validate(e, from_attributes=True) for e in entries], total=total)
