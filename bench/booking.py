@@ -39,6 +39,7 @@ from bench._server import Server
 DB_NAME = "fabrique_bench"
 REDIS_URL = "redis://127.0.0.1:6379/6"
 TARGET_CREATE, TARGET_CREATE_P99, TARGET_AVAILABILITY = 0.70, 1.5, 0.50
+MIN_RESPONSES = 100  # fewer in a window is not a rate: the window grows (up to --max-seconds)
 
 
 def log(msg: str) -> None:
@@ -166,12 +167,14 @@ def fmt_row(label: str, r: LoadResult) -> str:
         errs += f" +{r.socket_errors} socket"
     if r.exhausted:
         errs += " SLOTS EXHAUSTED"
-    return f"  {label:<44} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {r.ok:>8}  {errs}"
+    return f"  {label:<44} {r.rps:>8.1f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {r.ok:>8} {r.seconds:>6.1f}  {errs}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10, help="measured duration of each load (default 10)")
+    parser.add_argument("--max-seconds", type=float, default=90,
+                        help="longest window when an endpoint is too slow to answer 100 times in --seconds")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up before each load (default 2)")
     parser.add_argument("--connections", type=int, default=50, help="for create-booking and the bare insert")
     parser.add_argument("--read-connections", type=int, default=8,
@@ -255,11 +258,24 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
             conns = connections or args.connections
             if warm and args.warmup > 0:
                 _load.run_wrk(f"{name}-warmup", server.base, files[warm_data or data], method=method, ok_status=ok,
-                              seconds=args.warmup, connections=conns, wrap=wrap, workdir=work)
-            r = _load.run_wrk(name, server.base, files[data], method=method, ok_status=ok,
-                              seconds=seconds or args.seconds, connections=conns, wrap=wrap, workdir=work)
-            drain(server.base)
-            log(f"{name}: {r.rps:.0f} req/s ok, p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, {r.errors} errors")
+                              seconds=args.warmup, connections=conns, wrap=wrap, workdir=work,
+                              timeout_s=max(10, int(args.max_seconds)))
+                drain(server.base)
+            window = seconds or args.seconds
+            while True:
+                # wrk's timeout is the window itself: a slow response is counted, not dropped as an error.
+                r = _load.run_wrk(name, server.base, files[data], method=method, ok_status=ok, seconds=window,
+                                  connections=conns, wrap=wrap, workdir=work, timeout_s=max(10, int(window)))
+                drain(server.base)
+                if r.ok >= MIN_RESPONSES or window >= args.max_seconds:
+                    break
+                # Adaptive window: too few responses to be a rate (a slow endpoint used to report 0 req/s
+                # when its queued requests outlasted the window). Grow it to expect MIN_RESPONSES.
+                grown = window * 4 if r.ok < 5 else window * MIN_RESPONSES / r.ok * 1.25
+                log(f"{name}: only {r.ok} responses in {r.seconds:.1f} s; again over {min(grown, args.max_seconds):.0f} s")
+                window = min(grown, args.max_seconds)
+            log(f"{name}: {r.rps:.0f} req/s ok over {r.seconds:.1f} s, p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, "
+                f"{r.errors} errors")
             return r
 
         if args.only != "create":
@@ -314,11 +330,12 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
           f"big space: {len(big.resource_ids)} resources, {len(big.member_account_ids)} members, "
           f"{big.bookings:,} bookings over a year")
     print(f"  load:   wrk from a separate process, {args.connections} connections (reads: {args.read_connections}), "
-          f"{args.seconds:g} s after a {args.warmup:g} s warm-up; load average before the run "
+          f"{args.seconds:g} s (longer for a slow endpoint, column s) after a {args.warmup:g} s warm-up; "
+          f"load average before the run "
           f"{load_before:.1f}, after {os.getloadavg()[0]:.1f}"
           + ("  <- OTHER PROCESSES BUSY: absolute figures are low, ratios noisy" if load_before > 1 else ""))
     print()
-    print(f"  {'endpoint':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ok':>8}  errors")
+    print(f"  {'endpoint':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ok':>8} {'s':>6}  errors")
     r1 = r2 = float("nan")
     if "create" in results:
         ins, cre = results["insert"], results["create"]

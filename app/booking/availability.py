@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,8 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.booking import repository, rules
 from app.booking.errors import N_
 from app.booking.hours import load_calendar
-from app.booking.models import Booking
-from app.booking.service import Held, held_until
+from app.booking.service import Held
 from app.core import clock
 from app.core.errors import ValidationFailed
 from app.resource.models import Resource, ResourceBlock
@@ -28,13 +28,24 @@ from app.space.models import Space
 MAX_DAYS = 31
 
 
-@dataclass
-class Slot:
+class Slot(NamedTuple):
     starts_at: datetime
     ends_at: datetime
     free: int          # places left
     state: str         # "free", "full", "blocked" or "past"
     mine: bool = False
+
+
+class HeldRow(NamedTuple):
+    """What availability needs of a booking: plain values, read once (no ORM objects)."""
+
+    id: int
+    resource_id: int
+    account_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+    blocked_until: datetime
+    title: str
 
 
 @dataclass
@@ -49,8 +60,38 @@ class DayAvailability:
 class ResourceAvailability:
     resource: Resource
     days: list[DayAvailability]
-    bookings: list[Booking]
+    bookings: list[HeldRow]
     blocks: list[ResourceBlock]
+
+
+class _Sweep:
+    """The intervals meeting a window ``[a, b)`` that only moves forward (slots come in order).
+
+    ``items`` are ``(start, end, value)`` sorted by start. Each item enters the active list once
+    and leaves it once, so a sweep over n slots and m intervals costs O(n + m) plus the (small)
+    overlaps; a window that moves back restarts the sweep, which keeps it correct for any order.
+    """
+
+    __slots__ = ("active", "i", "items", "last")
+
+    def __init__(self, items: list[tuple[datetime, datetime, Any]]) -> None:
+        self.items = items
+        self.i = 0
+        self.active: list[tuple[datetime, datetime, Any]] = []
+        self.last: tuple[datetime, datetime] | None = None
+
+    def meeting(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime, Any]]:
+        if self.last is not None and (a < self.last[0] or b < self.last[1]):
+            self.i, self.active = 0, []
+        self.last = (a, b)
+        items, i, active = self.items, self.i, self.active
+        while i < len(items) and items[i][0] < b:
+            active.append(items[i])
+            i += 1
+        self.i = i
+        if active:
+            active = self.active = [x for x in active if x[1] > a]
+        return active
 
 
 def taken(starts_at: datetime, until: datetime, held: Sequence[Held]) -> int:
@@ -102,32 +143,56 @@ async def availability(
     start, end = local_bounds(first, last, space.timezone)
     ids = [r.id for r in resources if r.id is not None]
     max_buffer = timedelta(minutes=max((r.buffer_minutes for r in resources), default=0))
-    bookings = await repository.bookings_between(session, start - max_buffer, end + max_buffer,
-                                                 resource_ids=ids, held=True)
+    rows = await repository.held_rows_between(session, start - max_buffer, end + max_buffer, resource_ids=ids)
+    bookings = [HeldRow(*row) for row in rows]
     blocks = await blocks_between(session, ids, start, end)
+    by_resource: dict[int, list[HeldRow]] = {}
+    for b in bookings:
+        by_resource.setdefault(b.resource_id, []).append(b)
+    blocks_by_resource: dict[int, list[ResourceBlock]] = {}
+    for bl in blocks:
+        blocks_by_resource.setdefault(bl.resource_id, []).append(bl)
+    # The same cells for every resource of a unit and step: computed once per day.
+    cells: dict[tuple[date, str, int], list[tuple[datetime, datetime]]] = {}
+    calendar_days = []
+    day = first
+    while day <= last:
+        closure = cal.closure_on(day)
+        calendar_days.append((day, cal.is_open_on(day), closure.label if closure else None))
+        day += timedelta(days=1)
     out = []
     for resource in resources:
-        mine = [b for b in bookings if b.resource_id == resource.id]
-        held: list[Held] = [(b.starts_at, b.ends_at, b.blocked_until) for b in mine]
-        own = [(b.starts_at, b.ends_at) for b in mine if account_id is not None and b.account_id == account_id]
-        its_blocks = [bl for bl in blocks if bl.resource_id == resource.id]
+        mine = by_resource.get(resource.id, [])  # type: ignore[arg-type]
+        its_blocks = blocks_by_resource.get(resource.id, [])  # type: ignore[arg-type]
+        unit, step, capacity = resource.unit, resource.granularity_minutes, resource.capacity
+        buffer = timedelta(minutes=resource.buffer_minutes)
+        held = _Sweep([(b.starts_at, b.blocked_until, (b.starts_at, b.ends_at, b.blocked_until)) for b in mine])
+        own = _Sweep([(b.starts_at, b.ends_at, None) for b in mine
+                      if account_id is not None and b.account_id == account_id])
+        blocked = _Sweep(sorted(((bl.starts_at, bl.ends_at, None) for bl in its_blocks), key=lambda x: x[0]))
         days = []
-        day = first
-        while day <= last:
-            closure = cal.closure_on(day)
+        for day, is_open, closure_label in calendar_days:
+            key = (day, unit, step)
+            if key not in cells:
+                cells[key] = rules.snap_to_unit(day, unit, cal, granularity_minutes=step)  # type: ignore[arg-type]
             slots = []
-            for a, b in rules.snap_to_unit(day, resource.unit, cal,  # type: ignore[arg-type]
-                                           granularity_minutes=resource.granularity_minutes):
-                free = resource.capacity - taken(a, held_until(resource, b), held)
-                if any(rules.overlaps(a, b, bl.starts_at, bl.ends_at) for bl in its_blocks):
+            for a, b in cells[key]:
+                until = b + buffer
+                meeting = held.meeting(a, until)
+                if not meeting:
+                    free = capacity
+                elif capacity == 1:
+                    free = 0
+                else:
+                    free = capacity - taken(a, until, [x[2] for x in meeting])
+                if blocked.items and blocked.meeting(a, b):
                     state = "blocked"
                 elif a < now:
                     state = "past"
                 else:
                     state = "free" if free > 0 else "full"
-                slots.append(Slot(a, b, max(free, 0), state, any(rules.overlaps(a, b, s, e) for s, e in own)))
-            days.append(DayAvailability(day, cal.is_open_on(day), closure.label if closure else None, slots))
-            day += timedelta(days=1)
+                slots.append(Slot(a, b, max(free, 0), state, bool(own.items) and bool(own.meeting(a, b))))
+            days.append(DayAvailability(day, is_open, closure_label, slots))
         visible = [b for b in mine if b.starts_at < end and b.ends_at > start]
         out.append(ResourceAvailability(resource, days, visible, its_blocks))
     return out

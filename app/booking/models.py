@@ -94,6 +94,9 @@ class Booking(SpaceScoped, table=True):
     __tablename__ = "booking"
     __table_args__ = (
         Index("ix_booking_space_resource_starts", "space_id", "resource_id", "starts_at"),
+        # Overlap queries (``starts_at < end AND blocked_until > start``): this bound is the selective
+        # one, so scans start at ``start`` and never read the resource's history.
+        Index("ix_booking_space_resource_blocked_until", "space_id", "resource_id", "blocked_until"),
         Index("ix_booking_space_starts", "space_id", "starts_at"),
         Index("ix_booking_space_account_starts", "space_id", "account_id", "starts_at"),
     )

@@ -81,6 +81,21 @@ async def bookings_between(
     return list((await session.exec(stmt.order_by(Booking.starts_at, Booking.id))).all())
 
 
+async def held_rows_between(
+    session: AsyncSession, start: datetime, end: datetime, *, resource_ids: Iterable[int],
+) -> list[tuple[int, int, int | None, datetime, datetime, datetime, str]]:
+    """(id, resource_id, account_id, starts_at, ends_at, blocked_until, title) of the confirmed
+    bookings whose held interval meets ``[start, end)``, by start time: plain rows for availability,
+    which reads each value once (ORM objects cost more than the answer for a week of 50 resources)."""
+    require_scope(session)
+    stmt = select(Booking.id, Booking.resource_id, Booking.account_id, Booking.starts_at, Booking.ends_at,
+                  Booking.blocked_until, Booking.title).where(
+        col(Booking.resource_id).in_(list(resource_ids)), Booking.status == BookingStatus.confirmed,
+        Booking.starts_at < end, Booking.blocked_until > start,
+    ).order_by(Booking.starts_at, Booking.id)
+    return [tuple(row) for row in (await session.exec(stmt)).all()]  # type: ignore[misc]
+
+
 async def bookings_of(
     session: AsyncSession, account_id: int, *, upcoming_from: datetime | None = None,
     before: datetime | None = None, limit: int = 100,
