@@ -166,7 +166,10 @@ async def availability(
         its_blocks = blocks_by_resource.get(resource.id, [])  # type: ignore[arg-type]
         unit, step, capacity = resource.unit, resource.granularity_minutes, resource.capacity
         buffer = timedelta(minutes=resource.buffer_minutes)
-        held = _Sweep([(b.starts_at, b.blocked_until, (b.starts_at, b.ends_at, b.blocked_until)) for b in mine])
+        # The held intervals, swept in slot order (inlined: this loop runs once per slot).
+        held = [(b.starts_at, b.blocked_until, (b.starts_at, b.ends_at, b.blocked_until)) for b in mine]
+        n_held, i, active = len(held), 0, []
+        last: tuple[datetime, datetime] | None = None
         own = _Sweep([(b.starts_at, b.ends_at, None) for b in mine
                       if account_id is not None and b.account_id == account_id])
         blocked = _Sweep(sorted(((bl.starts_at, bl.ends_at, None) for bl in its_blocks), key=lambda x: x[0]))
@@ -178,20 +181,27 @@ async def availability(
             slots = []
             for a, b in cells[key]:
                 until = b + buffer
-                meeting = held.meeting(a, until)
-                if not meeting:
+                if last is not None and (a < last[0] or until < last[1]):
+                    i, active = 0, []  # not in order: start the sweep again
+                last = (a, until)
+                while i < n_held and held[i][0] < until:
+                    active.append(held[i])
+                    i += 1
+                if active:
+                    active = [x for x in active if x[1] > a]
+                if not active:
                     free = capacity
                 elif capacity == 1:
                     free = 0
                 else:
-                    free = capacity - taken(a, until, [x[2] for x in meeting])
+                    free = max(capacity - taken(a, until, [x[2] for x in active]), 0)
                 if blocked.items and blocked.meeting(a, b):
                     state = "blocked"
                 elif a < now:
                     state = "past"
                 else:
                     state = "free" if free > 0 else "full"
-                slots.append(Slot(a, b, max(free, 0), state, bool(own.items) and bool(own.meeting(a, b))))
+                slots.append(Slot(a, b, free, state, bool(own.items) and bool(own.meeting(a, b))))
             days.append(DayAvailability(day, is_open, closure_label, slots))
         visible = [b for b in mine if b.starts_at < end and b.ends_at > start]
         out.append(ResourceAvailability(resource, days, visible, its_blocks))

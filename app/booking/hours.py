@@ -18,6 +18,7 @@ from app.audit.service import log_action
 from app.booking import rules
 from app.booking.errors import N_
 from app.booking.models import BookingSettings, Closure, OpeningHours
+from app.booking.text import clean_text
 from app.core.clock import now
 from app.core.errors import NotFound, ValidationFailed
 from app.core.tenancy import require_scope
@@ -116,7 +117,7 @@ async def add_closure(
     if end_date < start_date:
         message = N_("A closure must end on or after its first day.")
         raise ValidationFailed(message, code="invalid_closure", fields={"end_date": message})
-    closure = Closure(start_date=start_date, end_date=end_date, label=label.strip()[:120])
+    closure = Closure(start_date=start_date, end_date=end_date, label=clean_text(label, 120))
     session.add(closure)
     await session.flush()
     _forget(session)

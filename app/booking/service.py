@@ -34,6 +34,7 @@ from app.booking.errors import (
 )
 from app.booking.hours import load_calendar
 from app.booking.models import Booking, BookingSeries, BookingSource, BookingStatus
+from app.booking.text import clean_text
 from app.calendar import hooks as calendar_hooks
 from app.core import clock
 from app.core.errors import FabriqueError
@@ -231,7 +232,7 @@ async def book(
         resource_id=resource.id, account_id=account.id, booked_by_id=actor.id, series_id=series_id,
         starts_at=starts_at, ends_at=ends_at, blocked_until=held_until(resource, ends_at),
         exclusive=resource.capacity == 1, source=BookingSource.staff if on_behalf else BookingSource.member,
-        note=note.strip()[:500], price_cents=price.price_cents, price_kind=price.price_kind,
+        note=clean_text(note, 500), price_cents=price.price_cents, price_kind=price.price_kind,
         currency=price.currency, vat_rate_bp=price.vat_rate_bp, created_at=now, updated_at=now,
     )
     await _guard(session, space, resource, booking)
@@ -271,7 +272,7 @@ async def book_for_event(
         resource_id=resource.id, account_id=None, booked_by_id=actor.id if actor else None,
         starts_at=starts_at, ends_at=ends_at, blocked_until=held_until(resource, ends_at),
         exclusive=resource.capacity == 1, source=BookingSource.event, source_ref=f"event:{event_id}",
-        title=title.strip()[:200], price_cents=0, price_kind="none", currency=space.currency,
+        title=clean_text(title, 200), price_cents=0, price_kind="none", currency=space.currency,
         created_at=now, updated_at=now,
     )
     await _guard(session, space, resource, booking)
@@ -302,7 +303,7 @@ def _mark_cancelled(booking: Booking, actor: Account | None, reason: str) -> Non
     booking.status = BookingStatus.cancelled
     booking.cancelled_at = now
     booking.cancelled_by_id = actor.id if actor else None
-    booking.cancel_reason = reason.strip()[:500]
+    booking.cancel_reason = clean_text(reason, 500)
     booking.updated_at = now
     booking.sequence += 1
 
@@ -398,12 +399,13 @@ async def move_booking(
     await _guard(session, space, target, booking, exclude_id=booking.id)
     log_action(session, "booking.moved", space_id=space.id, actor_id=actor.id, obj=booking,
                from_resource_id=before[0], from_starts_at=before[1].isoformat(), to_resource_id=target.id,
-               to_starts_at=starts_at.isoformat(), reason=reason.strip()[:500])
+               to_starts_at=starts_at.isoformat(), reason=clean_text(reason, 500))
     await calendar_hooks.booking_changed(session, space, booking)
     if booking.account_id is not None:
         account = await session.get(Account, booking.account_id)
         if account is not None:
-            notify.booking_moved(session, space, target, booking, account, previous=before, reason=reason)
+            notify.booking_moved(session, space, target, booking, account, previous=before,
+                                 reason=clean_text(reason, 500))
     return booking
 
 

@@ -14,6 +14,7 @@ from app.account.models import Account
 from app.audit.service import log_action
 from app.booking.errors import N_
 from app.booking.rules import UNITS
+from app.booking.text import clean_text
 from app.core.clock import now
 from app.core.errors import NotFound, ValidationFailed
 from app.core.tenancy import require_scope
@@ -35,14 +36,14 @@ def _csv(value: Any) -> str:
     if value is None:
         return ""
     items = value.split(",") if isinstance(value, str) else list(value)
-    return ",".join(sorted({str(v).strip() for v in items if str(v).strip()}))
+    return ",".join(sorted({clean_text(str(v)) for v in items if clean_text(str(v))}))
 
 
 def check_resource(values: dict[str, Any]) -> dict[str, Any]:
     """Normalise and check a resource's fields; raises a 422 naming the field at fault."""
     out = dict(values)
     if "name" in out:
-        out["name"] = (out["name"] or "").strip()
+        out["name"] = clean_text(out["name"], 120)
         if not out["name"]:
             raise _invalid("name", N_("Give the resource a name."))
     if "kind" in out and out["kind"] not in {k.value for k in ResourceKind}:
@@ -56,7 +57,9 @@ def check_resource(values: dict[str, Any]) -> dict[str, Any]:
         if set(out["allowed_roles"].split(",")) - {r.value for r in Role} - {""}:
             raise _invalid("allowed_roles", N_("Unknown role."))
     if "required_tags" in out:
-        out["required_tags"] = _csv(out["required_tags"])
+        out["required_tags"] = _csv(out["required_tags"])[:300]
+    if "description" in out:
+        out["description"] = clean_text(out["description"], 2000)
     if "capacity" in out and not 1 <= out["capacity"] <= 500:
         raise _invalid("capacity", N_("The capacity must be between 1 and 500."))
     if "granularity_minutes" in out and out["granularity_minutes"] not in (5, 10, 15, 20, 30, 60, 120):
@@ -205,7 +208,7 @@ async def add_block(
         raise _invalid("starts_at", N_("Start and end times must include a timezone."))
     if ends_at <= starts_at:
         raise ValidationFailed(fields={"ends_at": N_("The end must come after the start.")}, code="invalid_interval")
-    block = ResourceBlock(resource_id=resource.id, starts_at=starts_at, ends_at=ends_at, reason=reason.strip()[:300],
+    block = ResourceBlock(resource_id=resource.id, starts_at=starts_at, ends_at=ends_at, reason=clean_text(reason, 300),
                           source=source, external_uid=external_uid, created_by_id=actor.id if actor else None)
     session.add(block)
     await session.flush()

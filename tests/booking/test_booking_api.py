@@ -358,3 +358,11 @@ async def test_a_space_open_on_sunday_takes_sunday_bookings(world, api):
     sunday = TODAY + timedelta(days=6)
     r = await post_booking(api, world, resource_id=room.id, starts_at=iso(sunday, 9), ends_at=iso(sunday, 10))
     assert r.status_code == 201, r.text
+
+
+async def test_control_characters_in_a_note_are_dropped_not_sent_to_the_database(world, api):
+    room = await create_room(world.a.space)
+    r = await post_booking(api, world, resource_id=room.id, starts_at=iso(TOMORROW, 9), ends_at=iso(TOMORROW, 10),
+                           note="Projecteur\x00 svp\x07")
+    assert r.status_code == 201, r.text
+    assert r.json()["note"] == "Projecteur svp"
