@@ -120,18 +120,38 @@ async def explain_bookings_query(conn: asyncpg.Connection, big: _seed.BigSpace, 
         doc = json.loads(raw)[0]
         if doc["Execution Time"] < best:
             best, plan = doc["Execution Time"], doc["Plan"]
-    indexes: list[str] = []
+    return best, describe_plan(plan)
+
+
+def describe_plan(plan: dict) -> str:
+    """The scans of a plan and the rows each read (returned + removed by its filter)."""
+    scans: list[str] = []
 
     def walk(node: dict) -> None:
+        read = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
         if "Index Name" in node:
-            indexes.append(f"{node['Node Type'].lower()} {node['Index Name']}")
+            scans.append(f"{node['Node Type'].lower()} {node['Index Name']} ({read:,} rows read)")
         elif node.get("Node Type") == "Seq Scan":
-            indexes.append("seq scan")
+            scans.append(f"seq scan ({read:,} rows read)")
         for child in node.get("Plans", []):
             walk(child)
 
     walk(plan)
-    return best, ", ".join(dict.fromkeys(indexes)) or "?"
+    return ", ".join(dict.fromkeys(scans)) or "?"
+
+
+async def explain_overlap_query(conn: asyncpg.Connection, big: _seed.BigSpace, slot: tuple[int, datetime]) -> tuple[float, str]:
+    """EXPLAIN ANALYZE of the create path's conflict check (``repository.overlapping``) for one slot."""
+    rid, start = slot
+    sql = ("EXPLAIN (ANALYZE, FORMAT JSON) SELECT starts_at, ends_at, blocked_until FROM booking "
+           "WHERE resource_id = $1 AND status = 'confirmed' AND starts_at < $2 AND blocked_until > $3 "
+           "AND space_id = $4")
+    best, plan = float("inf"), {}
+    for _ in range(5):
+        doc = json.loads(await conn.fetchval(sql, rid, start + timedelta(minutes=30), start, big.space_id))[0]
+        if doc["Execution Time"] < best:
+            best, plan = doc["Execution Time"], doc["Plan"]
+    return best, describe_plan(plan)
 
 
 def email_cost_ms(n: int = 200) -> float:
@@ -233,6 +253,8 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
             (f"/bench/select/{rid}?space={big.space_id}", "", "") for rid in big.resource_ids]),
         "availability": _load.write_requests(work / "availability.data.lua", [
             (avail_path, "", tok) for tok in tokens]),
+        "availability_lean": _load.write_requests(work / "availability_lean.data.lua", [
+            (avail_path + "&slots=false", "", tok) for tok in tokens]),
     }
     booking_path = f"/api/v1/spaces/{big.slug}/bookings"
 
@@ -291,6 +313,7 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
             # ... and with 1,000 spaces' data.
             scale["all"] = (await asyncio.to_thread(timed_gets, url, tokens[0], 8),
                             *await explain_bookings_query(conn, big, first, last))
+        overlap = await explain_overlap_query(conn, big, slots[-1])
         totals = await conn.fetchrow("SELECT (SELECT count(*) FROM space) AS spaces, (SELECT count(*) FROM booking) "
                                      "AS bookings, (SELECT count(*) FROM account) AS accounts")
 
@@ -301,7 +324,9 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
         if args.only != "create":
             results["select"] = load("bare-select", "select", connections=args.read_connections)
             results["availability"] = load("availability", "availability", connections=args.read_connections)
-        response_bytes = None
+            results["availability_lean"] = load("availability-lean", "availability_lean",
+                                                connections=args.read_connections)
+        response_bytes = lean_bytes = None
         if args.only != "create":
             import urllib.request
 
@@ -313,6 +338,9 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
 
             body = await asyncio.to_thread(fetch)
             response_bytes = len(body)
+            req = urllib.request.Request(server.base + avail_path + "&slots=false",
+                                         headers={"Authorization": f"Bearer {tokens[0]}"})
+            lean_bytes = len(await asyncio.to_thread(fetch))
             n_slots = sum(len(d["slots"]) for r in json.loads(body)["resources"] for d in r["days"])
     finally:
         server.stop()
@@ -355,6 +383,10 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
         print(f"    availability / select: {r2:.2f} of the req/s (target >= {TARGET_AVAILABILITY:.2f}) -> "
               f"{'MET' if r2 >= TARGET_AVAILABILITY else 'NOT MET'}; response {response_bytes:,} bytes, "
               f"{n_slots:,} slots")
+        lean = results["availability_lean"]
+        print(fmt_row("GET availability, slots=false (busy + blocks)", lean))
+        print(f"    without slots / select: {lean.rps / sel.rps if sel.rps else 0.0:.2f} of the req/s (the staff "
+              f"calendar's view; not the target's); response {lean_bytes:,} bytes")
     if scale:
         (a1, q1, i1), (a2, q2, i2) = scale["one"], scale["all"]
         print()
@@ -364,6 +396,7 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
               f"{med(a2):>8.0f} ({min(a2):>4.0f})")
         print(f"    bookings query, EXPLAIN ANALYZE ms (best of 5)        {q1:>12.2f} {q2:>14.2f}")
         print(f"    plan: {i1}  |  {i2}")
+    print(f"  create's conflict check (repository.overlapping), EXPLAIN ANALYZE: {overlap[0]:.2f} ms, {overlap[1]}")
     print(f"\n  total {time.monotonic() - started:.0f} s (seeding the big space {seed_s:.0f} s); server log: "
           f"{work / 'server.log'}")
     print(f"create_vs_insert={r1:.2f} availability_vs_select={r2:.2f}")

@@ -136,7 +136,10 @@ async def availability(
     last: date,
     resources: Sequence[Resource],
     account_id: int | None = None,
+    with_slots: bool = True,
 ) -> list[ResourceAvailability]:
+    """Per resource: its days (open, closure, and unless ``with_slots`` is false the slots with
+    their state), the bookings and blocks met. Cost: one sweep over slots + bookings per resource."""
     check_range(first, last)
     cal = await load_calendar(session, space)
     now = clock.now()
@@ -176,6 +179,9 @@ async def availability(
         days = []
         for day, is_open, closure_label in calendar_days:
             key = (day, unit, step)
+            if not with_slots:
+                days.append(DayAvailability(day, is_open, closure_label, []))
+                continue
             if key not in cells:
                 cells[key] = rules.snap_to_unit(day, unit, cal, granularity_minutes=step)  # type: ignore[arg-type]
             slots = []

@@ -256,7 +256,7 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
     selected = request.query_params.get("resource_id")
     resources = [r for r in all_resources if selected and selected.isdigit() and r.id == int(selected)] or all_resources
     rows = await avail.availability(session, ctx.space, first=days[0], last=days[-1], resources=resources,
-                                    account_id=ctx.account.id)
+                                    account_id=ctx.account.id, with_slots=False)  # timelines need no slots
     names = {a.id: a.name for a in (await repository.accounts_by_id(
         session, [b.account_id for r in rows for b in r.bookings])).values()}
     cal = await load_calendar(session, ctx.space)

@@ -236,6 +236,28 @@ async def test_availability_shows_a_closure_and_a_closed_day(world, api):
     assert days[1]["open"] is True and len(days[1]["slots"]) == 18
 
 
+async def test_availability_body_is_the_documented_model_and_slots_can_be_left_out(world, api):
+    from app.booking.schemas import AvailabilityRead
+    from tests.booking.factories import add_block
+
+    room = await create_room(world.a.space)
+    await insert_booking(world.a.space, room, world.a.member, paris(TOMORROW, 9), paris(TOMORROW, 10))
+    await add_block(world.a.space, room, paris(TOMORROW, 14), paris(TOMORROW, 16))
+    params = {"start": TOMORROW.isoformat(), "end": (TOMORROW + timedelta(days=1)).isoformat(), "resource_id": room.id}
+    for token in ("member", "manager"):
+        full = await api(world.a.tokens[token]).get(url(world, "availability"), params=params)
+        # Built from plain values, serialised once: byte for byte what the response model gives.
+        assert AvailabilityRead.model_validate_json(full.content).model_dump_json().encode() == full.content
+        lean = await api(world.a.tokens[token]).get(url(world, "availability"), params={**params, "slots": "false"})
+        assert lean.status_code == 200, lean.text
+        body, without = full.json(), lean.json()
+        assert body["resources"][0]["days"][0]["slots"]
+        assert all(d["slots"] == [] for d in without["resources"][0]["days"])
+        for d in body["resources"][0]["days"]:
+            d["slots"] = []
+        assert without == body
+
+
 async def test_availability_refuses_a_range_over_a_month(world, api):
     r = await api(world.a.tokens["member"]).get(url(world, "availability"), params={
         "start": "2027-03-01", "end": "2027-05-01"})
