@@ -29,7 +29,13 @@ async def _space(label: str, with_desk: bool):
     from app.booking import hours
     from app.core import db
     from tests.booking.factories import create_desk
-    from tests.fixtures.factories import add_member, create_account, create_space, session_cookie, unique_email
+    from tests.fixtures.factories import (
+        add_member,
+        create_account,
+        create_space,
+        session_cookie,
+        unique_email,
+    )
 
     n = next(_n)
     owner = await create_account(f"{label} owner", unique_email(f"e2e-bk-{label}-owner"))
