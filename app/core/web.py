@@ -165,6 +165,8 @@ def _install_domain_helpers() -> None:
 
     templates.env.globals.update(role_label=role_label, role_plural=role_plural)
     templates.env.filters.update(
+        # "Prix :" in French (no-break space before the colon), "Price:" in English.
+        colon=lambda label: f"{label}\u00a0:" if i18n.get_locale() == "fr" else f"{label}:",
         pair=lambda value: (value, value),
         role_option=lambda value: (value, role_label(value)),
     )
