@@ -18,12 +18,7 @@ from babel.dates import format_date, format_time
 from babel.support import LazyProxy
 
 from app.core.errors import Conflict, PermissionDenied, ValidationFailed
-from app.core.i18n import get_locale
-
-
-def N_(message: str) -> str:
-    """Mark a msgid for extraction without translating it (translation happens at render)."""
-    return message
+from app.core.i18n import N_, get_locale
 
 
 def _lazy(func: Any, *args: Any) -> LazyProxy:

@@ -6,10 +6,9 @@ Messages are English msgids marked with ``N_`` for extraction and translated whe
 from __future__ import annotations
 
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.i18n import N_
 
-
-def N_(message: str) -> str:
-    return message
+__all__ = ["N_"]  # re-exported for the event modules that import it from here
 
 
 class EventNotFound(NotFound):
