@@ -6,9 +6,7 @@ Messages are English msgids marked with ``N_`` for extraction and translated whe
 from __future__ import annotations
 
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.i18n import N_
-
-__all__ = ["N_"]  # re-exported for the event modules that import it from here
+from app.core.i18n import N_  # noqa: F401  (re-exported: event modules import it from here)
 
 
 class EventNotFound(NotFound):
