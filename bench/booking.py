@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import secrets
 import signal
@@ -105,13 +106,16 @@ def next_week(tz: str) -> tuple[date, date]:
 
 
 async def explain_bookings_query(conn: asyncpg.Connection, big: _seed.BigSpace, first: date, last: date) -> tuple[float, str]:
-    """EXPLAIN ANALYZE of the availability's bookings query (``repository.bookings_between`` with
-    ``held=True`` and the tenancy filter, as the app sends it). Returns (ms, index used)."""
+    """EXPLAIN ANALYZE of the availability's bookings query (``repository.held_rows_between`` with
+    the tenancy filter, as the app sends it on PostgreSQL). Returns (ms, scans and rows read)."""
     zone = ZoneInfo(_seed.TZ)
     lo = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
     hi = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
-    sql = ("EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM booking WHERE booking.starts_at < $1 "
-           "AND booking.blocked_until > $2 AND booking.resource_id = ANY($3::int[]) AND booking.status = 'confirmed' "
+    sql = ("EXPLAIN (ANALYZE, FORMAT JSON) SELECT booking.id, booking.resource_id, booking.account_id, "
+           "booking.starts_at, booking.ends_at, booking.blocked_until, booking.title FROM booking "
+           "WHERE booking.starts_at < $1 AND booking.blocked_until > $2 "
+           "AND tstzrange(booking.starts_at, booking.blocked_until, '[)') && tstzrange($2, $1, '[)') "
+           "AND booking.resource_id = ANY($3::int[]) AND booking.status = 'confirmed' "
            "AND booking.space_id = $4 ORDER BY booking.starts_at, booking.id")
     best = float("inf")
     plan: dict = {}
@@ -294,8 +298,8 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
                 # Adaptive window: too few responses to be a rate (a slow endpoint used to report 0 req/s
                 # when its queued requests outlasted the window). Grow it to expect MIN_RESPONSES.
                 grown = window * 4 if r.ok < 5 else window * MIN_RESPONSES / r.ok * 1.25
-                log(f"{name}: only {r.ok} responses in {r.seconds:.1f} s; again over {min(grown, args.max_seconds):.0f} s")
-                window = min(grown, args.max_seconds)
+                log(f"{name}: only {r.ok} responses in {r.seconds:.1f} s; again over {min(math.ceil(grown), args.max_seconds):.0f} s")
+                window = float(min(math.ceil(grown), args.max_seconds))  # wrk takes whole seconds
             log(f"{name}: {r.rps:.0f} req/s ok over {r.seconds:.1f} s, p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, "
                 f"{r.errors} errors")
             return r

@@ -36,12 +36,21 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Indexes that exist on PostgreSQL only (written with op.execute, not declared on a model): no drift.
+POSTGRESQL_ONLY_INDEXES = {"ix_booking_held_range"}
+
+
+def _include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "index" and reflected and compare_to is None and name in POSTGRESQL_ONLY_INDEXES)
+
+
 def do_run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

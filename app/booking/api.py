@@ -70,7 +70,7 @@ async def availability(
     end: Annotated[date | None, Query(description="Last local day, inclusive (default: start)")] = None,
     resource_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     slots: Annotated[bool, Query(description="false: days without their slots, only what is busy and "
-                                             "blocked (a calendar view; about 60 times smaller for a week)")] = True,
+                                             "blocked (a calendar view; several times smaller)")] = True,
 ) -> Response:
     """Bookable slots per resource and day, in the space's calendar (at most 31 days)."""
     today = clock.now().astimezone(ZoneInfo(ctx.space.timezone)).date()
