@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import DateTime, func, literal
+from sqlalchemy import ARRAY, DateTime, Integer, any_, func, literal, literal_column
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -89,16 +89,27 @@ async def held_rows_between(
     bookings whose held interval meets ``[start, end)``, by start time: plain rows for availability,
     which reads each value once (ORM objects cost more than the answer for a week of 50 resources)."""
     require_scope(session)
+    ids = list(resource_ids)
     stmt = select(Booking.id, Booking.resource_id, Booking.account_id, Booking.starts_at, Booking.ends_at,
                   Booking.blocked_until, Booking.title).where(
-        col(Booking.resource_id).in_(list(resource_ids)), Booking.status == BookingStatus.confirmed,
-        Booking.starts_at < end, Booking.blocked_until > start,
+        Booking.status == BookingStatus.confirmed, Booking.starts_at < end, Booking.blocked_until > start,
     ).order_by(Booking.starts_at, Booking.id)
     if session.bind.dialect.name == "postgresql":
         # The same condition as a range overlap, which the GiST index ix_booking_held_range answers
         # exactly (the B-tree bounds the scan by ``start`` only). Bookings are never empty intervals.
-        stmt = stmt.where(func.tstzrange(Booking.starts_at, Booking.blocked_until, "[)").op("&&")(
-            func.tstzrange(literal(start, DateTime(timezone=True)), literal(end, DateTime(timezone=True)), "[)")))
+        # PostgreSQL switches to a generic plan after five executions of a prepared statement; if that
+        # plan cannot use the index it reads the space's whole history (43 ms instead of 2 ms on the
+        # bench database). The ids travel as one array, and the index's predicate and expression are
+        # written as constants: a generic plan cannot match them through parameters.
+        bounds = literal_column("'[)'")
+        stmt = stmt.where(
+            Booking.resource_id == any_(literal(ids, ARRAY(Integer))),
+            col(Booking.status) == literal_column("'confirmed'"),
+            func.tstzrange(Booking.starts_at, Booking.blocked_until, bounds).op("&&")(
+                func.tstzrange(literal(start, DateTime(timezone=True)), literal(end, DateTime(timezone=True)), bounds)),
+        )
+    else:
+        stmt = stmt.where(col(Booking.resource_id).in_(ids))
     return [tuple(row) for row in (await session.exec(stmt)).all()]  # type: ignore[misc]
 
 
