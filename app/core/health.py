@@ -20,12 +20,15 @@ async def healthz() -> dict[str, str]:
 async def readyz() -> JSONResponse:
     """The database (and Redis when configured) answer."""
     checks: dict[str, str] = {}
+    token = db.set_write_intent(False)  # a probe must never queue behind SQLite writers
     try:
         async with db.get_engine().connect() as conn:
             await conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # report, never raise: this is what load balancers poll
         checks["database"] = f"error: {type(exc).__name__}"
+    finally:
+        db._write_intent.reset(token)
     url = get_settings().redis_url
     if url:
         try:
