@@ -90,9 +90,10 @@ def cmd_worker(args: argparse.Namespace) -> None:
     check_database_or_exit()
     from arq.worker import run_worker
 
-    from workers.settings import WorkerSettings
+    from workers.settings import WorkerSettings, build_worker_settings
 
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    # Explicit settings: the Redis URL is FABRIQUE_REDIS_URL, never arq's localhost default.
+    run_worker(WorkerSettings, **build_worker_settings(settings.redis_url))  # type: ignore[arg-type]
 
 
 def cmd_demo(args: argparse.Namespace) -> None:

@@ -12,9 +12,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq.cron import CronJob, cron
+from arq.cron import CronJob
 
-from workers.task import CRON_SPECS, TASKS, load_tasks
+from workers.task import CRON_SPECS, TASKS, cron_jobs, load_tasks
 
 log = logging.getLogger("fabrique.jobs")
 
@@ -84,7 +84,7 @@ class InlineQueue:
             await asyncio.wait(set(self._tasks), timeout=remaining)
 
     def cron_jobs(self) -> list[CronJob]:
-        return [cron(TASKS[spec["name"]], name=spec["name"], **_schedule(spec)) for spec in CRON_SPECS]
+        return cron_jobs()
 
     def start_cron(self) -> None:
         if self._cron_task is None and CRON_SPECS:
@@ -110,9 +110,6 @@ class InlineQueue:
             self._cron_task = None
         await self.drain()
 
-
-def _schedule(spec: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in spec.items() if k != "name"}
 
 
 _default: InlineQueue | None = None

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from arq.connections import RedisSettings
-from arq.cron import cron
 
 from app.config import get_settings
 from app.core import db
-from workers.task import CRON_SPECS, TASKS, load_tasks
+from workers.task import TASKS, cron_jobs, load_tasks
 
 load_tasks()
 
@@ -36,12 +35,10 @@ def redis_settings(url: str | None = None) -> RedisSettings:
 
 
 def build_worker_settings(url: str | None = None) -> dict[str, Any]:
+    """Everything arq's Worker needs; ``fabrique worker`` and the tests both start from it."""
     return {
         "functions": [_arq_function(name) for name in TASKS],
-        "cron_jobs": [
-            cron(TASKS[s["name"]], name=s["name"], **{k: v for k, v in s.items() if k != "name"})
-            for s in CRON_SPECS
-        ],
+        "cron_jobs": cron_jobs(),
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(url),
@@ -51,14 +48,12 @@ def build_worker_settings(url: str | None = None) -> dict[str, Any]:
 
 
 class WorkerSettings:
+    """For ``arq workers.settings.WorkerSettings``; ``redis_settings`` comes from FABRIQUE_REDIS_URL."""
+
     functions = [_arq_function(name) for name in TASKS]
-    cron_jobs = [
-        cron(TASKS[s["name"]], name=s["name"], **{k: v for k, v in s.items() if k != "name"}) for s in CRON_SPECS
-    ]
+    cron_jobs = cron_jobs()
     on_startup = startup
     on_shutdown = shutdown
     max_tries = 5
-
-    @classmethod
-    def redis(cls) -> RedisSettings:
-        return redis_settings()
+    keep_result = 3600
+    redis_settings = RedisSettings.from_dsn(get_settings().redis_url) if get_settings().redis_url else RedisSettings()

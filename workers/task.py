@@ -76,3 +76,11 @@ def load_tasks() -> dict[str, TaskFn]:
         importlib.import_module(module)
     domain_modules("tasks")
     return TASKS
+
+
+def cron_jobs() -> list[Any]:
+    """arq CronJobs for every @cron_task (the arq worker and the in-process runner use the same)."""
+    from arq.cron import cron
+
+    return [cron(TASKS[s["name"]], name=s["name"], **{k: v for k, v in s.items() if k != "name"})
+            for s in CRON_SPECS]

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from app.account import service
 from app.account.deps import CurrentAccount
+from app.account.errors import WeakPassword
 from app.account.models import Account
 from app.account.schemas import (
     AccountCreate,
@@ -147,11 +148,8 @@ async def request_reset(payload: ResetRequest, session: SessionDep) -> Accepted:
 async def confirm_reset(payload: ResetConfirm, session: SessionDep) -> None:
     try:
         await service.reset_password(session, payload.token, payload.new_password)
-    except Exception as exc:
-        from app.account.errors import WeakPassword
-
-        if isinstance(exc, WeakPassword):
-            exc.fields = {"new_password": exc.fields["password"]}
+    except WeakPassword as exc:  # the field is called new_password in this payload
+        exc.fields = {"new_password": exc.fields["password"]}
         raise
 
 

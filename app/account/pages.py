@@ -15,7 +15,7 @@ from app.config import get_settings
 from app.core import i18n
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _
-from app.core.web import LANG_COOKIE, SessionDep, form_data, page_router, redirect, render
+from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, page_router, redirect, render
 from app.space import service as spaces
 
 router = page_router()
@@ -73,12 +73,7 @@ async def signup(request: Request, session: SessionDep) -> Response:
     next_url = form.get("next")
     try:
         _require(form, "name", "email", "password")
-        from email_validator import EmailNotValidError, validate_email
-
-        try:
-            email = validate_email(form["email"], check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValidationFailed(fields={"email": N_("This e-mail address is not valid.")}) from exc
+        email = form_email(form["email"])
         account = await service.create_account(
             session, name=form["name"], email=email, password=form["password"], locale=i18n.get_locale()
         )

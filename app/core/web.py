@@ -286,6 +286,19 @@ def page_router(**kwargs: Any) -> APIRouter:
     )
 
 
+def form_email(value: str | None, field: str = "email") -> str:
+    """The normalised address typed in a form, or a field error the form shows beside it."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from app.core.errors import ValidationFailed
+    from app.core.i18n import N_
+
+    try:
+        return validate_email(value or "", check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed(fields={field: N_("This e-mail address is not valid.")}) from exc
+
+
 async def form_data(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}

@@ -13,7 +13,7 @@ from app.core import i18n, security
 from app.core.errors import FabriqueError, NotFound, SpaceSuspended, ValidationFailed
 from app.core.i18n import _
 from app.core.tenancy import set_scope
-from app.core.web import LANG_COOKIE, SessionDep, form_data, redirect, render
+from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, redirect, render
 from app.event import notify, service
 from app.event import registration as registrations
 from app.event.calendar import event_ics, ics_filename
@@ -80,16 +80,14 @@ async def public_event_page(
 
 
 def _visitor_fields(form: dict[str, str]) -> tuple[str, str]:
-    from email_validator import EmailNotValidError, validate_email
-
     name = " ".join(clean_text(form.get("name", "")).split())[:120]
     errors = {}
     if not name:
         errors["name"] = N_("This field is required.")
     try:
-        email = validate_email(form.get("email", ""), check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        errors["email"] = N_("This e-mail address is not valid.")
+        email = form_email(form.get("email"))
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
         email = ""
     if errors:
         raise ValidationFailed(fields=errors)

@@ -8,7 +8,7 @@ from app.audit.service import action_label, list_space_entries
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm
-from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
+from app.core.web import SessionDep, form_data, form_email, page_router, redirect, register_space_nav, render
 from app.space import service
 from app.space.deps import AuditView, MemberManage, MemberView, SpaceManage, SpaceView
 from app.space.models import Role
@@ -96,12 +96,7 @@ async def _members(request: Request, ctx, session, **extra) -> Response:
 async def invite(request: Request, ctx: MemberManage, session: SessionDep) -> Response:
     form = await form_data(request)
     try:
-        from email_validator import EmailNotValidError, validate_email
-
-        try:
-            email = validate_email(form.get("email", ""), check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValidationFailed(fields={"email": N_("This e-mail address is not valid.")}) from exc
+        email = form_email(form.get("email"))
         try:
             role = Role(form.get("role", "member"))
         except ValueError as exc:
