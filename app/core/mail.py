@@ -1,4 +1,8 @@
-"""E-mail: rendered in the recipient's language during the request, sent by the ``email.send`` job.
+"""E-mail: rendered and sent by the ``email.send`` job, after the transaction commits.
+
+A request only records what to say — the template name, a plain-data context and the recipient's
+locale (resolved now) — so rendering the Jinja text and HTML, and building an iCalendar
+invitation, cost the request nothing. Nothing is rendered or sent when the transaction rolls back.
 
 Without ``FABRIQUE_SMTP_HOST`` every message is written to ``var/outbox/`` as an .eml file and
 logged (recipient and subject only: links in bodies are credentials).
@@ -9,6 +13,9 @@ from __future__ import annotations
 import base64
 import itertools
 import logging
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -20,11 +27,51 @@ from app.core import clock, i18n, jobs
 log = logging.getLogger("fabrique.mail")
 _outbox_seq = itertools.count(1)
 
+# What a job's arguments may hold: arq pickles them and the job runs later, maybe in another
+# process, so a live ORM object (detached, stale) or a lazy string (translated in whatever locale
+# is active there) must not travel. Exact types: a str subclass such as an Enum is refused too.
+PLAIN_TYPES = (str, int, float, bool, type(None), datetime, date, Decimal)
 
-def render_email(template: str, context: dict[str, Any], locale: str | None = None) -> tuple[str, str, str]:
+_template_helpers_loaded = False
+
+
+def check_plain(value: Any, where: str) -> None:
+    """Raise TypeError naming ``where`` (e.g. ``context['booking']``) unless ``value`` is plain data."""
+    if type(value) in PLAIN_TYPES:
+        return
+    if type(value) in (list, tuple):
+        for i, item in enumerate(value):
+            check_plain(item, f"{where}[{i}]")
+        return
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise TypeError(f"{where} has a non-str key {key!r}")
+            check_plain(item, f"{where}[{key!r}]")
+        return
+    raise TypeError(
+        f"{where} is a {type(value).__module__}.{type(value).__qualname__}, not plain data: e-mails are "
+        "rendered in a job, so pass str, int, float, bool, None, datetime, date, Decimal or "
+        "lists/dicts of them (str() a lazy string, copy the fields of an ORM object)"
+    )
+
+
+def _load_template_helpers() -> None:
+    # Domains register their template filters (booking's "when") in app/<domain>/formatting.py
+    # when imported. The web process has imported them all; an arq worker has not.
+    global _template_helpers_loaded
+    if not _template_helpers_loaded:
+        from app.core.discovery import domain_modules
+
+        domain_modules("formatting")
+        _template_helpers_loaded = True
+
+
+def render_email(template: str, context: Mapping[str, Any], locale: str | None = None) -> tuple[str, str, str]:
     """Render ``emails/<template>.txt`` and ``.html``; the first line of the text is the subject."""
     from app.core.web import templates
 
+    _load_template_helpers()
     with i18n.use_locale(locale or i18n.get_locale()):
         ctx = {"base_url": get_settings().base_url, **context}
         text = templates.env.get_template(f"emails/{template}.txt").render(ctx)
@@ -41,14 +88,28 @@ def queue_email(
     *,
     locale: str | None = None,
     attachments: list[dict[str, str]] | None = None,
+    invitation: dict[str, Any] | None = None,
 ) -> None:
-    """Render now, send after the transaction commits.
+    """Send ``emails/<template>`` to ``to`` after the transaction commits; rendered in the job.
 
+    ``context`` must be plain data (see ``check_plain``; a TypeError names the offending key).
+    ``locale`` defaults to the current one, resolved now: the job runs outside this request.
     ``attachments``: dicts with ``filename``, ``content_type`` (may carry params, e.g.
-    ``text/calendar; method=REQUEST``) and ``content`` (text).
+    ``text/calendar; method=REQUEST``) and ``content`` (text), or ``content`` in base64 with
+    ``base64: True``. ``invitation``: a plain-data spec of an iCalendar invitation that the job
+    builds and attaches (see ``app.core.mail_tasks.build_invitation``); if building it fails,
+    the e-mail goes without it.
     """
-    subject, text, html = render_email(template, context, locale)
-    jobs.enqueue(session, "email.send", to, subject, text, html, attachments or [])
+    for key, value in context.items():
+        check_plain(value, f"context[{key!r}]")
+    check_plain(attachments or [], "attachments")
+    if invitation is not None:
+        if type(invitation) is not dict:
+            raise TypeError(f"invitation is a {type(invitation).__qualname__}, not a dict")
+        check_plain(invitation, "invitation")
+    # A copy: the in-process runner does not pickle, and the caller may reuse its dict.
+    jobs.enqueue(session, "email.send", to, template, dict(context), locale or i18n.get_locale(),
+                 list(attachments or []), invitation=invitation)
 
 
 def build_message(

@@ -1,5 +1,8 @@
 """E-mails to registrants and proposers, in each recipient's language.
 
+Contexts are plain data (``str()`` of the status enums): the ``email.send`` job renders them
+after the commit, maybe in another process.
+
 Visitors have no account: their e-mails carry a signed link to their registration (confirm,
 cancel, add to calendar). The link names the registration and is signed with the platform's
 secret, so it can be rebuilt for every later e-mail without storing a token.
@@ -75,8 +78,8 @@ async def tell_registrant(
     if contact is None:
         return
     ctx = event_context(space, event) | {
-        "name": contact.name, "url": registration_url(space, event, reg), "status": reg.status,
-        "price_cents": reg.price_cents, "payment_status": reg.payment_status, "currency": space.currency,
+        "name": contact.name, "url": registration_url(space, event, reg), "status": str(reg.status),
+        "price_cents": reg.price_cents, "payment_status": str(reg.payment_status), "currency": space.currency,
     } | extra
     attachments = registration_invitation(space, event, reg, email=contact.email, name=contact.name,
                                           template=template)

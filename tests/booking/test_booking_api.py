@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import time, timedelta
 
 import pytest
@@ -51,6 +52,48 @@ async def test_member_books_a_room_and_pays_the_member_price(world, api, outbox)
     assert "Salle Lumière" in mails[0]["Subject"]
     assert "9:00" in mail_text(mails[0]) and "11:00" in mail_text(mails[0])
     assert any(p.get_content_type() == "text/calendar" for p in mails[0].iter_attachments())
+
+
+class RecordingQueue:
+    """Passes jobs on to the real queue and keeps what was dispatched, as arq would receive it."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.jobs = inner, []
+
+    async def enqueue_job(self, function, *args, **kwargs):
+        self.jobs.append((function, args, kwargs))
+        return await self.inner.enqueue_job(function, *args, **kwargs)
+
+
+async def test_the_confirmation_is_rendered_by_the_job_in_the_members_language_with_its_invitation(
+    world, api, outbox, monkeypatch
+):
+    from app.account.models import Account
+    from app.core import db, jobs
+
+    async with db.transaction() as session:
+        member = await session.get(Account, world.a.member.id)
+        member.locale = "en"  # the space and the request are French
+        session.add(member)
+    queue = RecordingQueue(jobs.get_queue())
+    monkeypatch.setattr(jobs, "_queue", queue)
+    room = await create_room(world.a.space)
+    r = await api(world.a.tokens["member"], **{"Accept-Language": "fr"}).post(
+        url(world, "bookings"), json={"resource_id": room.id, "starts_at": iso(TOMORROW, 9),
+                                      "ends_at": iso(TOMORROW, 11)})
+    assert r.status_code == 201, r.text
+
+    [(args, kwargs)] = [(a, k) for name, a, k in queue.jobs if name == "email.send"]
+    to, template, context, locale, attachments = args
+    assert (to, template, locale, attachments) == (world.a.member.email, "booking_confirmed", "en", [])
+    assert context["resource_name"] == "Salle Lumière" and context["starts_at"] == paris(TOMORROW, 9)
+    assert not any("Booking confirmed" in repr(arg) for arg in args)  # nothing rendered in the request
+    assert pickle.loads(pickle.dumps((args, kwargs))) == (args, kwargs)  # arq can carry it
+    assert kwargs["invitation"]["method"] == "REQUEST"
+    [mail] = await outbox()
+    assert mail["Subject"].startswith("Booking confirmed: Salle Lumière")
+    [cal] = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert f"UID:booking-{r.json()['id']}@{world.a.slug}.fabrique" in cal.get_content()
 
 
 async def test_an_overlapping_booking_is_a_409_with_the_conflicting_interval(world, api):

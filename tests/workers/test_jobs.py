@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +96,23 @@ async def test_arq_worker_on_real_redis_runs_an_enqueued_job_and_a_cron_job(app)
 def test_every_task_has_a_domain_dot_verb_name():
     assert TASKS and all("." in name for name in TASKS)
     assert all(spec["name"] in TASKS for spec in CRON_SPECS)
+
+
+def test_an_arq_worker_process_renders_booking_emails_with_the_domains_template_filters():
+    # The web process has imported every domain; a fresh `fabrique worker` has only imported the
+    # task modules, so the "when" filter of app/booking/formatting.py must be loaded by the job.
+    script = """
+from datetime import UTC, datetime
+from workers.task import TASKS, load_tasks
+load_tasks()
+from app.core.mail import render_email
+at = datetime(2027, 3, 2, 8, tzinfo=UTC)
+subject, _text, _html = render_email("booking_confirmed", {
+    "space_name": "A", "tz": "Europe/Paris", "resource_name": "Salle", "name": "N", "starts_at": at,
+    "ends_at": at.replace(hour=9), "price_cents": 100, "currency": "EUR", "url": "u"}, "en")
+print(subject)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Booking confirmed: Salle, Tuesday, March 2, 2027")
