@@ -15,6 +15,7 @@ from app.core.i18n import N_
 from app.core.web import LANG_COOKIE, SessionDep
 
 SESSION_COOKIE = "fabrique_session"
+INVALID_TOKEN = N_("This access token is invalid, expired or revoked.")
 
 # Declares the OAuth2 password flow in OpenAPI, so /docs' "Authorize" button works.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -37,7 +38,7 @@ async def optional_account(
     if raw:
         found = await service.account_for_api_token(session, raw)
         if found is None:
-            raise NotAuthenticated(N_("This access token is invalid, expired or revoked."), code="invalid_token")
+            raise NotAuthenticated(INVALID_TOKEN, code="invalid_token")
         account, token = found
         request.state.token_space_id = token.space_id
     elif not request.url.path.startswith("/api/"):

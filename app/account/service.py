@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, func, or_, select, update
@@ -168,23 +169,32 @@ async def create_api_token(
     return token, raw
 
 
+def live_token(raw: str, now: datetime) -> tuple[Any, ...]:
+    """The conditions on ``ApiToken`` for ``raw`` to authenticate: known, not revoked, not expired."""
+    return (
+        col(ApiToken.token_hash) == security.hash_token(raw),
+        col(ApiToken.revoked_at).is_(None),
+        or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > now),
+    )
+
+
+async def touch_token(session: AsyncSession, token: ApiToken, now: datetime) -> None:
+    """Record the token's use, at most every five minutes (reads must not all turn into writes)."""
+    if token.last_used_at is None or now - _aware(token.last_used_at) > timedelta(minutes=5):
+        await session.exec(update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))
+
+
 async def account_for_api_token(session: AsyncSession, raw: str) -> tuple[Account, ApiToken] | None:
     now = clock.now()
     row = (await session.exec(
-        select(ApiToken, Account).join(Account, col(Account.id) == ApiToken.account_id).where(
-            ApiToken.token_hash == security.hash_token(raw),
-            col(ApiToken.revoked_at).is_(None),
-            or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > now),
-        )
+        select(ApiToken, Account).join(Account, col(Account.id) == ApiToken.account_id).where(*live_token(raw, now))
     )).first()
     if row is None:
         return None
     token, account = row
     if account.suspended_at:
         return None
-    if token.last_used_at is None or now - _aware(token.last_used_at) > timedelta(minutes=5):
-        # Throttled so that read requests do not turn into writes on every call.
-        await session.exec(update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))
+    await touch_token(session, token, now)
     return account, token
 
 

@@ -36,10 +36,11 @@ from app.booking.schemas import (
     SeriesRead,
     wall_time,
 )
+from app.booking.snapshot import snapshot_of
 from app.core import clock
 from app.core.errors import ValidationFailed
 from app.core.web import SessionDep, api_router
-from app.resource.service import get_resource, list_resources
+from app.resource.service import get_resource
 from app.space.deps import SpaceView
 
 router = api_router(prefix="/api/v1/spaces/{slug}", tags=["bookings"])
@@ -77,7 +78,8 @@ async def availability(
     first = start or today
     last = end or first
     avail.check_range(first, last)
-    resources = [await get_resource(session, resource_id)] if resource_id else await list_resources(session)
+    snap = await snapshot_of(session, ctx.space)
+    resources = [snap.resource(resource_id)] if resource_id else list(snap.ordered)
     rows = await avail.availability(session, ctx.space, first=first, last=last, resources=resources,
                                     account_id=ctx.account.id, with_slots=slots)
     staff = ctx.is_staff
@@ -141,7 +143,7 @@ async def list_bookings(
 @router.post("/bookings/quote", response_model=QuoteRead, responses=ERRORS)
 async def quote_booking(payload: QuoteRequest, ctx: BookingCreateCtx, session: SessionDep) -> QuoteRead:
     """Check a booking and price it, without making it."""
-    resource = await get_resource(session, payload.resource_id)
+    resource = (await snapshot_of(session, ctx.space)).resource(payload.resource_id)
     member, _account = await beneficiary(session, ctx, payload.member_id)
     q = await service.quote(session, space=ctx.space, resource=resource, member=member,
                             starts_at=payload.starts_at, ends_at=payload.ends_at, is_staff=ctx.is_staff)
@@ -161,11 +163,12 @@ async def create_booking(
         if isinstance(claimed, JSONResponse):
             return claimed
         record = claimed
-    resource = await get_resource(session, payload.resource_id)
+    resource = (await snapshot_of(session, ctx.space)).resource(payload.resource_id)
     member, account = await beneficiary(session, ctx, payload.member_id)
     booking = await service.book(
         session, space=ctx.space, resource=resource, member=member, account=account, actor=ctx.account,
         starts_at=payload.starts_at, ends_at=payload.ends_at, is_staff=ctx.is_staff, note=payload.note,
+        guard_alone=True,  # any error ends this request: its transaction is rolled back
     )
     body = BookingRead.of(booking, account.name)
     if record is not None:
@@ -234,7 +237,7 @@ async def create_series(payload: SeriesCreate, ctx: BookingCreateCtx, session: S
         if isinstance(claimed, JSONResponse):
             return claimed
         record = claimed
-    resource = await get_resource(session, payload.resource_id)
+    resource = (await snapshot_of(session, ctx.space)).resource(payload.resource_id)
     member, account = await beneficiary(session, ctx, payload.member_id)
     series, bookings, plan = await service.book_series(
         session, space=ctx.space, resource=resource, member=member, account=account, actor=ctx.account,

@@ -17,8 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.booking import repository, rules
 from app.booking.errors import N_
-from app.booking.hours import load_calendar
 from app.booking.service import Held
+from app.booking.snapshot import snapshot_of
 from app.core import clock
 from app.core.errors import ValidationFailed
 from app.resource.models import Resource, ResourceBlock
@@ -141,14 +141,15 @@ async def availability(
     """Per resource: its days (open, closure, and unless ``with_slots`` is false the slots with
     their state), the bookings and blocks met. Cost: one sweep over slots + bookings per resource."""
     check_range(first, last)
-    cal = await load_calendar(session, space)
+    snap = await snapshot_of(session, space)
+    cal = snap.calendar
     now = clock.now()
     start, end = local_bounds(first, last, space.timezone)
     ids = [r.id for r in resources if r.id is not None]
     max_buffer = timedelta(minutes=max((r.buffer_minutes for r in resources), default=0))
     rows = await repository.held_rows_between(session, start - max_buffer, end + max_buffer, resource_ids=ids)
     bookings = [HeldRow(*row) for row in rows]
-    blocks = await blocks_between(session, ids, start, end)
+    blocks = snap.blocks_between(ids, start, end) if snap.covers(start) else await blocks_between(session, ids, start, end)
     by_resource: dict[int, list[HeldRow]] = {}
     for b in bookings:
         by_resource.setdefault(b.resource_id, []).append(b)

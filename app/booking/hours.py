@@ -26,7 +26,6 @@ from app.space.models import Space
 
 DEFAULT_HOURS: dict[int, tuple[tuple[time, time], ...]] = {d: ((time(9), time(18)),) for d in range(5)}
 DEFAULT_BOUNDARY = time(13, 0)
-_CACHE_KEY = "booking_calendar"
 
 
 async def get_settings_row(session: AsyncSession) -> BookingSettings | None:
@@ -55,23 +54,11 @@ async def list_closures(session: AsyncSession, *, since: date | None = None) -> 
 
 
 async def load_calendar(session: AsyncSession, space: Space) -> rules.SpaceCalendar:
-    """The space's calendar for the rules engine, loaded once per transaction."""
-    cached = session.info.get(_CACHE_KEY)
-    if cached is not None and cached[0] == space.id:
-        return cached[1]
-    settings = await get_settings_row(session)
-    cal = rules.SpaceCalendar(
-        tz=space.timezone,
-        opening=rules.OpeningHours(await weekly_hours(session)),
-        closures=tuple(rules.Closure(c.start_date, c.end_date, c.label) for c in await list_closures(session)),
-        half_day_boundary=settings.half_day_boundary if settings else DEFAULT_BOUNDARY,
-    )
-    session.info[_CACHE_KEY] = (space.id, cal)
-    return cal
+    """The space's calendar for the rules engine (from the space's booking snapshot: no query
+    unless a manager changed something since this process last looked)."""
+    from app.booking.snapshot import snapshot_of
 
-
-def _forget(session: AsyncSession) -> None:
-    session.info.pop(_CACHE_KEY, None)
+    return (await snapshot_of(session, space)).calendar
 
 
 async def _settings_for_update(session: AsyncSession) -> BookingSettings:
@@ -105,7 +92,6 @@ async def save_hours(
         settings.half_day_boundary = half_day_boundary
     settings.updated_at = now()
     await session.flush()
-    _forget(session)
     log_action(session, "booking.hours_changed", space_id=space.id, actor_id=actor.id, obj=settings)
     return await load_calendar(session, space)
 
@@ -120,7 +106,6 @@ async def add_closure(
     closure = Closure(start_date=start_date, end_date=end_date, label=clean_text(label, 120))
     session.add(closure)
     await session.flush()
-    _forget(session)
     log_action(session, "booking.closure_added", space_id=space.id, actor_id=actor.id, obj=closure,
                start=start_date.isoformat(), end=end_date.isoformat(), label=closure.label)
     return closure
@@ -137,6 +122,5 @@ async def get_closure(session: AsyncSession, closure_id: int) -> Closure:
 async def remove_closure(session: AsyncSession, space: Space, actor: Account, closure: Closure) -> None:
     await session.delete(closure)
     await session.flush()
-    _forget(session)
     log_action(session, "booking.closure_removed", space_id=space.id, actor_id=actor.id, obj=closure,
                start=closure.start_date.isoformat(), label=closure.label)

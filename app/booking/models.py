@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.clock import now
-from app.core.tenancy import SpaceScoped
+from app.core.tenancy import SpaceScoped, space_config
 
 
 class BookingStatus(StrEnum):
@@ -31,6 +31,7 @@ class BookingSource(StrEnum):
     event = "event"    # holds a room for an event (source_ref = "event:<id>")
 
 
+@space_config
 class BookingSettings(SpaceScoped, table=True):
     """Per-space booking settings. No row yet means the defaults (and default opening hours)."""
 
@@ -42,6 +43,7 @@ class BookingSettings(SpaceScoped, table=True):
     updated_at: datetime = Field(default_factory=now)
 
 
+@space_config
 class OpeningHours(SpaceScoped, table=True):
     """One opening interval of a weekday (0 = Monday); a lunch break is two rows."""
 
@@ -54,6 +56,7 @@ class OpeningHours(SpaceScoped, table=True):
     closes: time  # 00:00 means midnight at the end of the day
 
 
+@space_config
 class Closure(SpaceScoped, table=True):
     """Days the space is shut: a public holiday, the summer closing. ``end_date`` is inclusive."""
 

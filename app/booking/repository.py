@@ -148,25 +148,29 @@ async def resources_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int
     return {r.id: r for r in rows.all() if r.id is not None}
 
 
-async def conflict_outside(space_id: int, resource_id: int, starts_at: datetime, blocked_until: datetime) -> (
-    tuple[datetime, datetime] | None
-):
-    """Find, in a fresh read-only session, the booking that won a race against ours.
+async def conflict_after_refusal(session: AsyncSession, resource_id: int, starts_at: datetime,
+                                 blocked_until: datetime) -> tuple[datetime, datetime] | None:
+    """Find the booking the database guard saw, after it refused ours; the request fails anyway.
 
-    The request's own transaction is aborted once the database guard fires (PostgreSQL), and the
-    winner has committed by then, so a new session sees it.
+    The refused flush left the transaction unusable (aborted on PostgreSQL), so it is rolled back
+    here — nothing of the request is kept — after detaching the loaded objects, which stay
+    readable for the error response. The lookup then runs in the same session and connection,
+    read-only: a second connection per refused request would exhaust the pool when many race for
+    one slot. Inside a savepoint only the savepoint is lost, and the caller's ``begin_nested``
+    rolls it back: the interval is then not looked up (None).
     """
     from app.core import db
-    from app.core.tenancy import set_scope
 
+    if session.in_nested_transaction():
+        return None
+    session.expunge_all()
+    await session.rollback()
     token = db.set_write_intent(False)
     try:
-        async with db.sessionmaker()() as other:
-            set_scope(other, space_id)
-            rows = await overlapping(other, resource_id, starts_at, blocked_until)
-            await other.rollback()
+        rows = await overlapping(session, resource_id, starts_at, blocked_until)
+        await session.rollback()
     finally:
-        db._write_intent.reset(token)
+        db._write_intent.reset(token)  # noqa: SLF001
     if not rows:
         return None
     first = min(rows)

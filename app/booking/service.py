@@ -34,6 +34,7 @@ from app.booking.errors import (
 )
 from app.booking.hours import load_calendar
 from app.booking.models import Booking, BookingSeries, BookingSource, BookingStatus
+from app.booking.snapshot import snapshot_of
 from app.booking.text import clean_text
 from app.calendar import hooks as calendar_hooks
 from app.core import clock
@@ -145,30 +146,50 @@ async def _check(
     starts_at, ends_at = rules.validate_interval(
         starts_at, ends_at, rules=resource.rules, cal=cal, now=now, is_staff=is_staff
     )
-    await _check_blocks(session, resource, starts_at, ends_at)
+    await _check_blocks(session, space, resource, starts_at, ends_at)
     return starts_at, ends_at, cal
 
 
-async def _check_blocks(session: AsyncSession, resource: Resource, starts_at: datetime, ends_at: datetime) -> None:
-    blocks = await blocks_between(session, [resource.id], starts_at, ends_at)  # type: ignore[list-item]
+async def _check_blocks(
+    session: AsyncSession, space: Space, resource: Resource, starts_at: datetime, ends_at: datetime
+) -> None:
+    snap = await snapshot_of(session, space)
+    if snap.covers(starts_at):
+        blocks = snap.blocks_between([resource.id], starts_at, ends_at)  # type: ignore[list-item]
+    else:
+        blocks = await blocks_between(session, [resource.id], starts_at, ends_at)  # type: ignore[list-item]
     if blocks:
         raise ResourceBlocked(starts_at=blocks[0].starts_at, ends_at=blocks[0].ends_at)
 
 
 async def _guard(
-    session: AsyncSession, space: Space, resource: Resource, booking: Booking, *, exclude_id: int | None = None
+    session: AsyncSession, space: Space, resource: Resource, booking: Booking, *, exclude_id: int | None = None,
+    guard_alone: bool = False,
 ) -> None:
-    """Refuse the booking if its held interval is taken, then write it under the database guard."""
-    # A moved booking is already changed in the session: no autoflush before the check has run.
-    with session.no_autoflush:
-        if resource.capacity > 1:
-            await repository.lock_resource(session, resource.id)  # type: ignore[arg-type]
-        held = await repository.overlapping(
-            session, resource.id, booking.starts_at, booking.blocked_until, exclude_id=exclude_id  # type: ignore[arg-type]
-        )
-    window = full_window(booking.starts_at, booking.blocked_until, held, resource.capacity)
-    if window is not None:
-        raise BookingConflict(starts_at=window[0], ends_at=window[1])
+    """Refuse the booking if its held interval is taken, then write it under the database guard.
+
+    ``guard_alone``: for a caller that ends its request on any error (the API), a new booking of a
+    one-place resource skips the check; the guard refuses exactly what the check would (held
+    intervals of confirmed exclusive bookings) and the conflict is looked up only then. The
+    session is unusable after such a refusal, hence the opt-in: pages re-render their form on a
+    conflict. Not when the resource still holds shared (non-exclusive) bookings from a time when
+    it had more places, which the guard does not see.
+    """
+    guard_alone = (
+        guard_alone and exclude_id is None and resource.capacity == 1
+        and resource.id not in (await snapshot_of(session, space)).shared_ahead
+    )
+    if not guard_alone:
+        # A moved booking is already changed in the session: no autoflush before the check has run.
+        with session.no_autoflush:
+            if resource.capacity > 1:
+                await repository.lock_resource(session, resource.id)  # type: ignore[arg-type]
+            held = await repository.overlapping(
+                session, resource.id, booking.starts_at, booking.blocked_until, exclude_id=exclude_id  # type: ignore[arg-type]
+            )
+        window = full_window(booking.starts_at, booking.blocked_until, held, resource.capacity)
+        if window is not None:
+            raise BookingConflict(starts_at=window[0], ends_at=window[1])
     # Read before the flush: a refused flush expires every loaded object of the session.
     ids = (space.id, resource.id, booking.starts_at, booking.ends_at, booking.blocked_until)
     session.add(booking)
@@ -177,9 +198,9 @@ async def _guard(
     except IntegrityError as exc:
         if not repository.is_overlap_violation(exc):
             raise
-        # Lost a race the check could not see (PostgreSQL, capacity 1): the guard refused the row.
-        space_id, resource_id, starts_at, ends_at, blocked_until = ids
-        found = await repository.conflict_outside(space_id, resource_id, starts_at, blocked_until)  # type: ignore[arg-type]
+        # The guard refused the row: a booking the check did not run for, or lost a race against.
+        _space_id, resource_id, starts_at, ends_at, blocked_until = ids
+        found = await repository.conflict_after_refusal(session, resource_id, starts_at, blocked_until)  # type: ignore[arg-type]
         start, end = found or (starts_at, ends_at)
         raise BookingConflict(starts_at=start, ends_at=end) from None
 
@@ -217,11 +238,14 @@ async def book(
     note: str = "",
     series_id: int | None = None,
     notify_member: bool = True,
+    guard_alone: bool = False,
 ) -> Booking:
     """Book ``resource`` for ``member`` (``account`` is the member's account; ``actor`` who acts).
 
     ``is_staff`` is for staff booking on someone's behalf: the horizon does not apply, every
     other rule does, for the member the booking is for. Raises a booking error, never half-writes.
+    ``guard_alone=True`` saves a query when the caller's transaction ends with any error it
+    raises (see ``_guard``): after a conflict the session must only be rolled back.
     """
     now = clock.now()
     starts_at, ends_at, cal = await _check(session, space, resource, member, starts_at, ends_at,
@@ -235,7 +259,7 @@ async def book(
         note=clean_text(note, 500), price_cents=price.price_cents, price_kind=price.price_kind,
         currency=price.currency, vat_rate_bp=price.vat_rate_bp, created_at=now, updated_at=now,
     )
-    await _guard(session, space, resource, booking)
+    await _guard(session, space, resource, booking, guard_alone=guard_alone)
     log_action(session, "booking.created", space_id=space.id, actor_id=actor.id, obj=booking,
                resource_id=resource.id, account_id=account.id, starts_at=starts_at.isoformat(),
                ends_at=ends_at.isoformat(), on_behalf=on_behalf)
@@ -267,7 +291,7 @@ async def book_for_event(
         raise InThePast()
     if resource.is_archived:
         raise ResourceArchived()
-    await _check_blocks(session, resource, starts_at, ends_at)
+    await _check_blocks(session, space, resource, starts_at, ends_at)
     booking = Booking(
         resource_id=resource.id, account_id=None, booked_by_id=actor.id if actor else None,
         starts_at=starts_at, ends_at=ends_at, blocked_until=held_until(resource, ends_at),
@@ -382,7 +406,7 @@ async def move_booking(
             raise InThePast()
         if target.is_archived:
             raise ResourceArchived()
-        await _check_blocks(session, target, starts_at, ends_at)
+        await _check_blocks(session, space, target, starts_at, ends_at)
     else:
         starts_at, ends_at, cal = await _check(session, space, target, member, starts_at, ends_at,
                                                is_staff=True, now=now)

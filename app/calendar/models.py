@@ -13,7 +13,7 @@ from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.clock import now
-from app.core.tenancy import SpaceScoped
+from app.core.tenancy import SpaceScoped, space_config
 
 
 class FeedKind(StrEnum):
@@ -86,6 +86,7 @@ class CalendarSource(SpaceScoped, table=True):
         return self.last_error_code is not None
 
 
+@space_config
 class CaldavTarget(SpaceScoped, table=True):
     """A CalDAV calendar that receives one object per booking of a resource.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
@@ -104,12 +104,16 @@ def _scope_orm_statements(state: ORMExecuteState) -> None:
         with_loader_criteria(cls, lambda c: c.space_id == space_id, include_aliases=True)
         for cls in sorted(classes, key=lambda c: c.__name__)
     ))
+    if (state.is_update or state.is_delete) and any(c.__tablename__ in _CONFIG_TABLES for c in classes):
+        _bump_config(state.session, {space_id})
 
 
 @event.listens_for(Session, "before_flush")
 def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
     space_id = session.info.get(SCOPE_KEY)
     lifted = session.info.get(ALL_SPACES_KEY)
+    changed = [o for o in list(session.new) + list(session.dirty) + list(session.deleted)
+               if isinstance(o, SpaceScoped) and type(o).__tablename__ in _CONFIG_TABLES]
     for obj in list(session.new) + list(session.dirty):
         if not isinstance(obj, SpaceScoped):
             continue
@@ -121,3 +125,49 @@ def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
             raise TenantScopeMissing(
                 f"{type(obj).__name__} of space {obj.space_id} written in the scope of space {space_id}"
             )
+    if changed:
+        _bump_config(session, {o.space_id for o in changed if o.space_id is not None})
+
+
+# -- configuration version -----------------------------------------------------------------------
+# What a space is configured with (resources and their rules, opening hours, closures, blocks,
+# calendar pushes) changes rarely and is read on every booking. ``space.config_version`` grows in
+# the same transaction as any write to a model marked ``@space_config``, whether by the unit of work
+# or by a bulk UPDATE/DELETE, so a per-process cache keyed by the version can never serve what a
+# committed write replaced (``app.booking.snapshot``).
+
+CONFIG_DIRTY_KEY = "config_dirty"    # session.info: how many times this transaction changed it
+CONFIG_LOCAL_KEY = "config_local"    # session.info: what a cache keeps for this transaction only
+_CONFIG_TABLES: set[str] = set()
+_M = TypeVar("_M")
+
+
+def space_config(cls: _M) -> _M:
+    """Mark a space-scoped model as part of the space's configuration (see above)."""
+    _CONFIG_TABLES.add(cls.__tablename__)  # type: ignore[attr-defined]
+    return cls
+
+
+def config_dirty(session: Any) -> bool:
+    """Whether this transaction changed the configuration (a cache read would be stale to it)."""
+    return bool(_info(session).get(CONFIG_DIRTY_KEY))
+
+
+def _bump_config(session: Session, space_ids: set[int]) -> None:
+    if not space_ids:
+        return
+    from sqlalchemy import text
+
+    session.info[CONFIG_DIRTY_KEY] = session.info.get(CONFIG_DIRTY_KEY, 0) + 1
+    connection = session.connection()
+    for space_id in sorted(space_ids):
+        connection.execute(text("UPDATE space SET config_version = config_version + 1 WHERE id = :id"),
+                           {"id": space_id})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _config_settled(session: Session, transaction: Any) -> None:
+    if transaction.parent is not None:  # a savepoint: the outer transaction's changes still stand
+        return
+    session.info.pop(CONFIG_DIRTY_KEY, None)
+    session.info.pop(CONFIG_LOCAL_KEY, None)

@@ -11,7 +11,7 @@ from sqlmodel import Field
 from app.booking.rules import BookingRules
 from app.core.clock import now
 from app.core.i18n import _l
-from app.core.tenancy import SpaceScoped
+from app.core.tenancy import SpaceScoped, space_config
 
 
 class ResourceKind(StrEnum):
@@ -36,6 +36,7 @@ def split_csv(value: str) -> frozenset[str]:
     return frozenset(v.strip() for v in value.split(",") if v.strip())
 
 
+@space_config
 class Resource(SpaceScoped, table=True):
     """A bookable thing and its booking rules. Archived, never deleted: bookings keep pointing at it.
 
@@ -107,6 +108,7 @@ class Resource(SpaceScoped, table=True):
         return sorted(split_csv(self.required_tags))
 
 
+@space_config
 class ResourceBlock(SpaceScoped, table=True):
     """A period when a resource cannot be booked: maintenance now, imported calendars later.
 

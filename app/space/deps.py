@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import and_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.account.deps import current_account
-from app.account.models import Account
-from app.core import i18n
-from app.core.errors import NotFound, PermissionDenied, SpaceSuspended
+from app.account import service as account_service
+from app.account.deps import INVALID_TOKEN, bearer_token, current_account, oauth2_scheme, optional_account
+from app.account.models import Account, ApiToken
+from app.core import clock, i18n
+from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, SpaceSuspended
 from app.core.permissions import ROLE_PERMISSIONS, Perm, has_perm
 from app.core.tenancy import set_scope
 from app.core.web import LANG_COOKIE, SessionDep
@@ -57,14 +61,21 @@ def space_access(perm: Perm = Perm.space_view):
         request: Request,
         session: SessionDep,
         slug: str,
-        account: Annotated[Account, Depends(current_account)],
+        _bearer: Annotated[str | None, Depends(oauth2_scheme)] = None,
     ) -> SpaceContext:
-        space = await service.get_space(session, slug)
-        token_space = getattr(request.state, "token_space_id", None)
-        if token_space is not None and token_space != space.id:
+        raw = bearer_token(request)
+        if raw and not hasattr(request.state, "account"):
+            # The API's hot path: token, account, space and membership in one query.
+            account, token_space, space, member = await _by_token(request, session, raw, slug)
+        else:
+            account = await current_account(await optional_account(request, session))
+            token_space = getattr(request.state, "token_space_id", None)
+            space = await service.get_space(session, slug)
+            set_scope(session, space.id)  # type: ignore[arg-type]
+            member = await service.membership(session, account.id)  # type: ignore[arg-type]
+        if space is None or (token_space is not None and token_space != space.id):
             raise NotFound()
-        set_scope(session, space.id)
-        member = await service.membership(session, account.id)
+        set_scope(session, space.id)  # type: ignore[arg-type]
         if member is None:
             raise NotFound()
         if space.suspended_at is not None:
@@ -79,6 +90,32 @@ def space_access(perm: Perm = Perm.space_view):
 
     dependency.__name__ = f"space_access_{perm.name}"
     return dependency
+
+
+async def _by_token(
+    request: Request, session: AsyncSession, raw: str, slug: str
+) -> tuple[Account, int | None, Space | None, SpaceMember | None]:
+    """What ``optional_account`` + ``get_space`` + ``membership`` find, in one round trip: the
+    token's account, the space named by ``slug`` (None if there is none) and the account's
+    membership of it (None if not a member). An unknown, expired or revoked token is a 401."""
+    now = clock.now()
+    stmt = (
+        select(ApiToken, Account, Space, SpaceMember)
+        .join(Account, col(Account.id) == ApiToken.account_id)
+        .outerjoin(Space, col(Space.slug) == slug)
+        .outerjoin(SpaceMember, and_(col(SpaceMember.space_id) == Space.id, col(SpaceMember.account_id) == Account.id))
+        .where(*account_service.live_token(raw, now))
+        # A lookup across spaces by nature: the membership found is filtered to the named space.
+        .execution_options(all_spaces=True)
+    )
+    row = (await session.exec(stmt)).first()
+    if row is None or row[1].suspended_at:
+        raise NotAuthenticated(INVALID_TOKEN, code="invalid_token")
+    token, account, space, member = row
+    await account_service.touch_token(session, token, now)
+    request.state.account = account
+    request.state.token_space_id = token.space_id
+    return account, token.space_id, space, member
 
 
 SpaceView = Annotated[SpaceContext, Depends(space_access(Perm.space_view))]

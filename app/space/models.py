@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -35,6 +36,12 @@ class Space(SQLModel, table=True):
     address: str | None = Field(default=None, max_length=300)
     suspended_at: datetime | None = None
     suspended_reason: str | None = Field(default=None, max_length=300)
+    # Grows with every change to the space's resources, hours, closures, blocks or calendar pushes
+    # (``app.core.tenancy.space_config``): the key of the per-process booking snapshot. Starts at
+    # random, so that a space re-created with a reused id (tests, a restored dump) never matches a
+    # snapshot of its predecessor.
+    config_version: int = Field(default_factory=lambda: secrets.randbelow(2**30),
+                                sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=now)
 
 
