@@ -75,11 +75,9 @@ def create_app() -> FastAPI:
         db.init_engine(settings)
         queue: Any
         if settings.redis_url:
-            from arq import create_pool
+            from workers.queue import connect
 
-            from workers.settings import redis_settings
-
-            queue = await create_pool(redis_settings(settings.redis_url))
+            queue = await connect(settings.redis_url)
             jobs.set_queue(queue)
         else:
             from workers.inline import default_queue

@@ -169,10 +169,11 @@ async def create_api_token(
     return token, raw
 
 
-def live_token(raw: str, now: datetime) -> tuple[Any, ...]:
-    """The conditions on ``ApiToken`` for ``raw`` to authenticate: known, not revoked, not expired."""
+def live_token(token_hash: Any, now: Any) -> tuple[Any, ...]:
+    """The conditions on ``ApiToken`` for a token to authenticate: known (by the hash of the raw
+    token), not revoked, not expired. Values or bound parameters."""
     return (
-        col(ApiToken.token_hash) == security.hash_token(raw),
+        col(ApiToken.token_hash) == token_hash,
         col(ApiToken.revoked_at).is_(None),
         or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > now),
     )
@@ -187,7 +188,7 @@ async def touch_token(session: AsyncSession, token: ApiToken, now: datetime) -> 
 async def account_for_api_token(session: AsyncSession, raw: str) -> tuple[Account, ApiToken] | None:
     now = clock.now()
     row = (await session.exec(
-        select(ApiToken, Account).join(Account, col(Account.id) == ApiToken.account_id).where(*live_token(raw, now))
+        select(ApiToken, Account).join(Account, col(Account.id) == ApiToken.account_id).where(*live_token(security.hash_token(raw), now))
     )).first()
     if row is None:
         return None

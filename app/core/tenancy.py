@@ -9,6 +9,8 @@ see all spaces says so explicitly with ``all_spaces(session)``.
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -64,15 +66,29 @@ def _is_scoped(mapper: Any) -> bool:
     return isinstance(mapper.class_, type) and issubclass(mapper.class_, SpaceScoped)
 
 
-def _scoped_classes(state: ORMExecuteState) -> set[type]:
+def _scoped_classes(state: ORMExecuteState) -> frozenset[type]:
     """Every space-scoped model the statement touches: its entities, but also tables reached only
-    through ``select_from``, joins or subqueries (``all_mappers`` does not see those)."""
+    through ``select_from``, joins or subqueries (``all_mappers`` does not see those).
+
+    Remembered per statement object: statements are immutable, and the hot paths build theirs once
+    (``app.space.deps``), so the walk over the statement is paid once, not per request."""
+    statement = state.statement
+    try:
+        return _CLASSES_OF[statement]
+    except (KeyError, TypeError):
+        pass
     classes = {m.class_ for m in state.all_mappers if _is_scoped(m)}
     tables = _scoped_tables()
-    for element in visitors.iterate(state.statement):
+    for element in visitors.iterate(statement):
         if isinstance(element, Table) and element.name in tables:
             classes.add(tables[element.name])
-    return classes
+    found = frozenset(classes)
+    with contextlib.suppress(TypeError):
+        _CLASSES_OF[statement] = found
+    return found
+
+
+_CLASSES_OF: weakref.WeakKeyDictionary[Any, frozenset[type]] = weakref.WeakKeyDictionary()
 
 
 _SCOPED_TABLES: dict[str, type] = {}
@@ -90,11 +106,13 @@ def _scoped_tables() -> dict[str, type]:
 def _scope_orm_statements(state: ORMExecuteState) -> None:
     if state.is_column_load or state.is_relationship_load:
         return
-    classes = _scoped_classes(state)
-    if not classes:
-        return
     info = state.session.info
     if info.get(ALL_SPACES_KEY) or state.execution_options.get(ALL_SPACES_KEY):
+        # Lifted knowingly. (A bulk UPDATE/DELETE of configuration across spaces would not bump
+        # their versions: there is none; write configuration in a space's scope.)
+        return
+    classes = _scoped_classes(state)
+    if not classes:
         return
     space_id = info.get(SCOPE_KEY)
     if space_id is None:

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import and_
+from sqlalchemy import and_, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account import service as account_service
 from app.account.deps import INVALID_TOKEN, bearer_token, current_account, oauth2_scheme, optional_account
 from app.account.models import Account, ApiToken
-from app.core import clock, i18n
+from app.core import clock, i18n, security
 from app.core.errors import NotAuthenticated, NotFound, PermissionDenied, SpaceSuspended
 from app.core.permissions import ROLE_PERMISSIONS, Perm, has_perm
 from app.core.tenancy import set_scope
@@ -92,6 +92,18 @@ def space_access(perm: Perm = Perm.space_view):
     return dependency
 
 
+# Built once: the hot path of every API request to a space.
+_BY_TOKEN = (
+    select(ApiToken, Account, Space, SpaceMember)
+    .join(Account, col(Account.id) == ApiToken.account_id)
+    .outerjoin(Space, col(Space.slug) == bindparam("slug"))
+    .outerjoin(SpaceMember, and_(col(SpaceMember.space_id) == Space.id, col(SpaceMember.account_id) == Account.id))
+    .where(*account_service.live_token(bindparam("token_hash"), bindparam("now")))
+    # A lookup across spaces by nature: the membership found is the named space's.
+    .execution_options(all_spaces=True)
+)
+
+
 async def _by_token(
     request: Request, session: AsyncSession, raw: str, slug: str
 ) -> tuple[Account, int | None, Space | None, SpaceMember | None]:
@@ -99,16 +111,8 @@ async def _by_token(
     token's account, the space named by ``slug`` (None if there is none) and the account's
     membership of it (None if not a member). An unknown, expired or revoked token is a 401."""
     now = clock.now()
-    stmt = (
-        select(ApiToken, Account, Space, SpaceMember)
-        .join(Account, col(Account.id) == ApiToken.account_id)
-        .outerjoin(Space, col(Space.slug) == slug)
-        .outerjoin(SpaceMember, and_(col(SpaceMember.space_id) == Space.id, col(SpaceMember.account_id) == Account.id))
-        .where(*account_service.live_token(raw, now))
-        # A lookup across spaces by nature: the membership found is filtered to the named space.
-        .execution_options(all_spaces=True)
-    )
-    row = (await session.exec(stmt)).first()
+    params = {"slug": slug, "token_hash": security.hash_token(raw), "now": now}
+    row = (await session.exec(_BY_TOKEN, params=params)).first()  # type: ignore[call-overload]
     if row is None or row[1].suspended_at:
         raise NotAuthenticated(INVALID_TOKEN, code="invalid_token")
     token, account, space, member = row

@@ -16,7 +16,7 @@ HITS: list[tuple[str, object]] = []
 
 
 @task("test.record")
-async def _record(session, value):
+async def _record(session, value, note: str | None = None):
     HITS.append(("record", value))
 
 
@@ -69,14 +69,24 @@ async def test_inline_runner_computes_cron_schedules_with_arqs_own_calculation(a
 
 @pytest.mark.skipif(not os.environ.get("FABRIQUE_TEST_REDIS_URL"), reason="needs FABRIQUE_TEST_REDIS_URL (real Redis)")
 async def test_arq_worker_on_real_redis_runs_an_enqueued_job_and_a_cron_job(app):
-    from arq import Worker, create_pool
+    from arq import Worker
 
+    from workers.queue import connect
     from workers.settings import build_worker_settings
 
     HITS.clear()
     settings = build_worker_settings(os.environ["FABRIQUE_TEST_REDIS_URL"])
-    pool = await create_pool(settings["redis_settings"])
-    await pool.enqueue_job("test.record", 42)
+    queue = await connect(os.environ["FABRIQUE_TEST_REDIS_URL"])
+    pool = queue.pool
+    await pool.flushdb()
+    # One round trip (a job id arq draws itself), then arq's own path (a job id chosen by the caller).
+    fast = await queue.enqueue_job("test.record", 42, note="fast")
+    assert await queue.enqueue_job("test.record", 43, _job_id="test-record-43") is not None
+    assert await queue.enqueue_job("test.record", 43, _job_id="test-record-43") is None  # once only
+    queued = {j.job_id: j for j in await pool.queued_jobs()}
+    assert queued[fast.job_id].function == "test.record"
+    assert queued[fast.job_id].args == (42,) and queued[fast.job_id].kwargs == {"note": "fast"}
+    assert (await fast.info()).function == "test.record"
     worker = Worker(
         functions=settings["functions"], cron_jobs=[c for c in settings["cron_jobs"] if c.name == "test.tick"],
         redis_pool=pool, burst=True, poll_delay=0.01, handle_signals=False, keep_result=0,
@@ -88,9 +98,10 @@ async def test_arq_worker_on_real_redis_runs_an_enqueued_job_and_a_cron_job(app)
         await worker.main()
     finally:
         await worker.close()
-    assert ("record", 42) in HITS
+    assert ("record", 42) in HITS and ("record", 43) in HITS
     assert ("tick", None) in HITS
-    assert worker.jobs_complete >= 2 and worker.jobs_failed == 0
+    assert worker.jobs_complete >= 3 and worker.jobs_failed == 0
+    await queue.aclose()
 
 
 def test_every_task_has_a_domain_dot_verb_name():
