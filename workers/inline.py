@@ -27,7 +27,17 @@ class InlineQueue:
         self._pending_ids: set[str] = set()
         self._cron_task: asyncio.Task | None = None
         self.failures: list[tuple[str, BaseException]] = []
+        self.counters: dict[str, int] = {}  # app.core.jobs change counters: this process is the only one
         load_tasks()
+
+    async def publish(self, jobs: list[Any], counters: set[str]) -> None:
+        for key in counters:
+            self.counters[key] = self.counters.get(key, 0) + 1
+        for job in jobs:
+            await self.enqueue_job(job.name, *job.args, **job.kwargs)
+
+    async def read_counter(self, key: str) -> int:
+        return self.counters.get(key, 0)
 
     async def enqueue_job(
         self,

@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.clock import now
-from app.core.tenancy import SpaceScoped, space_config
+from app.core.tenancy import SpaceScoped, space_config, space_counter
 
 
 class BookingStatus(StrEnum):
@@ -86,6 +86,7 @@ class BookingSeries(SpaceScoped, table=True):
     created_at: datetime = Field(default_factory=now)
 
 
+@space_counter("bookings")  # availability caches (app.booking.availability) follow it
 class Booking(SpaceScoped, table=True):
     """A resource held for an interval (aware UTC), for a person or an event.
 

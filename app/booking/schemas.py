@@ -167,8 +167,7 @@ class SlotRead(BaseModel):
     starts_at: datetime
     ends_at: datetime
     free: int
-    state: str
-    mine: bool
+    state: str  # free, full, blocked or past
 
 
 class DayRead(BaseModel):
@@ -181,7 +180,6 @@ class DayRead(BaseModel):
 class BusyRead(BaseModel):
     starts_at: datetime
     ends_at: datetime
-    mine: bool
     booking_id: int | None = None  # staff only
     member_name: str | None = None  # staff only
 
@@ -197,7 +195,17 @@ class ResourceAvailabilityRead(BaseModel):
     blocks: list[dict[str, Any]]
 
 
+class MineRead(BaseModel):
+    """One of the caller's own bookings in the range."""
+
+    resource_id: int
+    booking_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
 class AvailabilityRead(BaseModel):
+    mine: list[MineRead]
     start: date
     end: date
     timezone: str

@@ -1,8 +1,16 @@
-"""Jobs enqueued during a transaction are sent only after it commits.
+"""Jobs enqueued during a transaction are sent only after it commits, and so are change counters.
 
 Services call ``enqueue(session, "email.send", ...)``; the edge calls ``dispatch(session)`` after
 its commit. A rolled-back transaction sends nothing. The queue is arq on Redis when
 ``FABRIQUE_REDIS_URL`` is set, otherwise the in-process runner in ``workers.inline``.
+
+Change counters say "this space's bookings changed" to per-process caches in every web process:
+``touch(session, "bookings", space_id)`` (done for you by ``app.core.tenancy.space_counter``
+models) is published with the jobs, after the commit; ``await counter("bookings", space_id)``
+reads it. They live where the queue lives — Redis (one round trip with the jobs), or the process
+itself in the embedded mode, which is one process. A cache keyed by a counter read *before* its
+data is never served once a later commit is published; ``None`` means no counter can be read
+(a queue without counters): do not cache.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 BUFFER_KEY = "pending_jobs"
+TOUCH_KEY = "pending_touches"
 
 
 @dataclass
@@ -22,6 +31,12 @@ class PendingJob:
 
 class Queue(Protocol):
     async def enqueue_job(self, function: str, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class CountingQueue(Queue, Protocol):
+    async def publish(self, jobs: list[PendingJob], counters: set[str]) -> None: ...
+
+    async def read_counter(self, key: str) -> int: ...
 
 
 _queue: Queue | None = None
@@ -41,18 +56,43 @@ def enqueue(session: Any, name: str, *args: Any, **kwargs: Any) -> None:
     session.info.setdefault(BUFFER_KEY, []).append(PendingJob(name, args, kwargs))
 
 
+def touch(session: Any, name: str, space_id: int) -> None:
+    """Bump the space's ``name`` counter once this transaction commits."""
+    session.info.setdefault(TOUCH_KEY, set()).add(counter_key(name, space_id))
+
+
+def counter_key(name: str, space_id: int) -> str:
+    return f"fabrique:changes:{name}:{space_id}"
+
+
+async def counter(name: str, space_id: int) -> int | None:
+    queue = _current_queue()
+    read = getattr(queue, "read_counter", None)
+    return None if read is None else await read(counter_key(name, space_id))
+
+
 def discard(session: Any) -> None:
     session.info.pop(BUFFER_KEY, None)
+    session.info.pop(TOUCH_KEY, None)
+
+
+def _current_queue() -> Queue:
+    if _queue is not None:
+        return _queue
+    from workers.inline import default_queue
+
+    return default_queue()
 
 
 async def dispatch(session: Any) -> None:
     pending: list[PendingJob] = session.info.pop(BUFFER_KEY, [])
-    if not pending:
+    touched: set[str] = session.info.pop(TOUCH_KEY, set())
+    if not pending and not touched:
         return
-    queue = _queue
-    if queue is None:
-        from workers.inline import default_queue
-
-        queue = default_queue()
+    queue = _current_queue()
+    publish = getattr(queue, "publish", None)
+    if publish is not None:
+        await publish(pending, touched)
+        return
     for job in pending:
         await queue.enqueue_job(job.name, *job.args, **job.kwargs)

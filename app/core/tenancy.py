@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql import visitors
 from sqlmodel import Field, SQLModel
 
+from app.core import jobs
 from app.core.errors import TenantScopeMissing
 
 SCOPE_KEY = "space_id"
@@ -122,16 +123,24 @@ def _scope_orm_statements(state: ORMExecuteState) -> None:
         with_loader_criteria(cls, lambda c: c.space_id == space_id, include_aliases=True)
         for cls in sorted(classes, key=lambda c: c.__name__)
     ))
-    if (state.is_update or state.is_delete) and any(c.__tablename__ in _CONFIG_TABLES for c in classes):
-        _bump_config(state.session, {space_id})
+    if state.is_update or state.is_delete:
+        if any(c.__tablename__ in _CONFIG_TABLES for c in classes):
+            _bump_config(state.session, {space_id})
+        for cls in classes:
+            if cls.__tablename__ in _COUNTED_TABLES:
+                jobs.touch(state.session, _COUNTED_TABLES[cls.__tablename__], space_id)
 
 
 @event.listens_for(Session, "before_flush")
 def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
     space_id = session.info.get(SCOPE_KEY)
     lifted = session.info.get(ALL_SPACES_KEY)
-    changed = [o for o in list(session.new) + list(session.dirty) + list(session.deleted)
-               if isinstance(o, SpaceScoped) and type(o).__tablename__ in _CONFIG_TABLES]
+    touched = [o for o in list(session.new) + list(session.dirty) + list(session.deleted) if isinstance(o, SpaceScoped)]
+    changed = [o for o in touched if type(o).__tablename__ in _CONFIG_TABLES]
+    for obj in touched:
+        counter = _COUNTED_TABLES.get(type(obj).__tablename__)
+        if counter is not None and (obj.space_id or space_id) is not None:
+            jobs.touch(session, counter, obj.space_id or space_id)  # type: ignore[arg-type]
     for obj in list(session.new) + list(session.dirty):
         if not isinstance(obj, SpaceScoped):
             continue
@@ -164,6 +173,19 @@ def space_config(cls: _M) -> _M:
     """Mark a space-scoped model as part of the space's configuration (see above)."""
     _CONFIG_TABLES.add(cls.__tablename__)  # type: ignore[attr-defined]
     return cls
+
+
+_COUNTED_TABLES: dict[str, str] = {}
+
+
+def space_counter(name: str) -> Callable[[_M], _M]:
+    """Mark a space-scoped model whose changes bump the space's ``name`` change counter after the
+    commit (``app.core.jobs.touch``): for caches of what changes often (bookings), where bumping a
+    row in the transaction would serialise every writer of the space."""
+    def mark(cls: _M) -> _M:
+        _COUNTED_TABLES[cls.__tablename__] = name  # type: ignore[attr-defined]
+        return cls
+    return mark
 
 
 def config_dirty(session: Any) -> bool:

@@ -194,8 +194,10 @@ async def test_availability_shows_free_places_and_my_bookings(world, api):
     day = r.json()["resources"][0]["days"][0]
     assert day["open"] is True
     [slot] = day["slots"]
-    assert slot["free"] == 1 and slot["state"] == "free" and slot["mine"] is True
+    assert slot["free"] == 1 and slot["state"] == "free"
     assert utc(slot["starts_at"]) == paris(TOMORROW, 9) and utc(slot["ends_at"]) == paris(TOMORROW, 18)
+    [mine] = r.json()["mine"]
+    assert mine["resource_id"] == desk.id and utc(mine["starts_at"]) == paris(TOMORROW, 9)
 
 
 async def test_availability_hides_who_booked_from_members_but_not_from_staff(world, api):
@@ -204,7 +206,7 @@ async def test_availability_hides_who_booked_from_members_but_not_from_staff(wor
     params = {"start": TOMORROW.isoformat(), "resource_id": room.id}
     member_view = (await api(world.a.tokens["member"]).get(url(world, "availability"), params=params)).json()
     busy = member_view["resources"][0]["busy"][0]
-    assert busy["member_name"] is None and busy["booking_id"] is None and busy["mine"] is False
+    assert busy["member_name"] is None and busy["booking_id"] is None and member_view["mine"] == []
     staff_view = (await api(world.a.tokens["manager"]).get(url(world, "availability"), params=params)).json()
     assert staff_view["resources"][0]["busy"][0]["member_name"] == world.a.animator.name
 
@@ -337,3 +339,46 @@ async def test_a_series_needs_an_end(world, api):
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_recurrence"
     r = await api(world.a.tokens["member"]).post(url(world, "booking-series/preview"), json=_series(room, count=53))
     assert r.status_code == 422
+
+
+async def test_availability_follows_bookings_made_and_cancelled_since_it_was_last_asked(world, api):
+    """The answer is cached per process; every booking change must show at once, for everyone."""
+    room = await create_room(world.a.space, granularity_minutes=60)
+    params = {"start": TOMORROW.isoformat(), "resource_id": room.id}
+
+    async def state_at_10(role: str) -> str:
+        body = (await api(world.a.tokens[role]).get(url(world, "availability"), params=params)).json()
+        return {utc(s["starts_at"]): s["state"] for s in body["resources"][0]["days"][0]["slots"]}[
+            paris(TOMORROW, 10)]
+
+    assert await state_at_10("member") == "free"
+    assert await state_at_10("animator") == "free"
+    made = await api(world.a.tokens["animator"]).post(url(world, "bookings"), json={
+        "resource_id": room.id, "starts_at": paris(TOMORROW, 10).isoformat(), "ends_at": paris(TOMORROW, 11).isoformat()})
+    assert made.status_code == 201, made.text
+    assert await state_at_10("member") == "full"
+    mine = (await api(world.a.tokens["animator"]).get(url(world, "availability"), params=params)).json()["mine"]
+    assert [m["booking_id"] for m in mine] == [made.json()["id"]]
+
+    cancelled = await api(world.a.tokens["animator"]).post(url(world, f"bookings/{made.json()['id']}/cancel"))
+    assert cancelled.status_code == 200, cancelled.text
+    assert await state_at_10("member") == "free"
+
+    # Written outside the API (a service in a job, the demo): the commit bumps the counter too.
+    await insert_booking(world.a.space, room, world.a.manager, paris(TOMORROW, 10), paris(TOMORROW, 11))
+    assert await state_at_10("member") == "full"
+
+
+async def test_a_cached_availability_turns_slots_past_as_time_goes_by(world, api):
+    room = await create_room(world.a.space, granularity_minutes=60)
+    params = {"resource_id": room.id}
+    freeze(TODAY, 9, 30)
+
+    async def states() -> dict[int, str]:
+        body = (await api(world.a.tokens["member"]).get(url(world, "availability"), params=params)).json()
+        return {utc(s["starts_at"]).astimezone(paris(TODAY, 0).tzinfo).hour: s["state"]
+                for s in body["resources"][0]["days"][0]["slots"]}
+
+    assert (await states())[10] == "free"
+    freeze(TODAY, 10, 5)
+    assert (await states())[10] == "past"
