@@ -273,6 +273,18 @@ async def availability_json(
     return b'{"mine":' + to_json(answer.mine.get(account_id, [])) + b"," + answer.body[1:]
 
 
+def runs(slots: Sequence[Slot]) -> list[dict[str, Any]]:
+    """Consecutive cells in the same state (places left and state) as one run: a free morning of a
+    room on a 30-minute grid is one item, not eight. A week of 50 rooms: ~2,000 runs for 8,400 cells."""
+    out: list[dict[str, Any]] = []
+    for a, b, free, state, _mine in slots:
+        if out and out[-1]["ends_at"] == a and out[-1]["free"] == free and out[-1]["state"] == state:
+            out[-1]["ends_at"] = b
+        else:
+            out.append({"starts_at": a, "ends_at": b, "free": free, "state": state})
+    return out
+
+
 async def _build(
     session: AsyncSession, space: Space, *, first: date, last: date, resources: list[Resource],
     with_slots: bool, staff: bool, counter: int, now: datetime,
@@ -293,11 +305,11 @@ async def _build(
                 if s[0] >= now:
                     valid_until = min(valid_until, s[0])
                     break
-            days.append({"date": d.day, "open": d.is_open, "closure": d.closure,
-                         "slots": [{"starts_at": s[0], "ends_at": s[1], "free": s[2], "state": s[3]} for s in d.slots]})
+            days.append({"date": d.day, "open": d.is_open, "closure": d.closure, "slots": runs(d.slots)})
         out.append({
             "resource_id": r.resource.id, "name": r.resource.name, "kind": r.resource.kind,
-            "unit": r.resource.unit, "capacity": r.resource.capacity, "days": days,
+            "unit": r.resource.unit, "capacity": r.resource.capacity,
+            "step_minutes": r.resource.granularity_minutes if r.resource.unit == "hour" else None, "days": days,
             "busy": [{"starts_at": b.starts_at, "ends_at": b.ends_at,
                       "booking_id": b.id if staff else None,
                       "member_name": (names[b.account_id].name if b.account_id in names else b.title or None)

@@ -164,10 +164,14 @@ class SeriesRead(BaseModel):
 
 
 class SlotRead(BaseModel):
+    """A run of consecutive cells in the same state: any cell of a free run can be booked (cells
+    start every ``step_minutes`` from ``starts_at`` for hourly resources; a day or half-day
+    resource's cells are its days or half-days)."""
+
     starts_at: datetime
     ends_at: datetime
-    free: int
-    state: str  # free, full, blocked or past
+    free: int = Field(description="Places left in each cell of the run")
+    state: str = Field(description="free, full, blocked or past")
 
 
 class DayRead(BaseModel):
@@ -190,6 +194,7 @@ class ResourceAvailabilityRead(BaseModel):
     kind: str
     unit: str
     capacity: int
+    step_minutes: int | None = Field(description="The grid of an hourly resource (cells of slots)")
     days: list[DayRead]
     busy: list[BusyRead]
     blocks: list[dict[str, Any]]

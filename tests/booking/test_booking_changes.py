@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -182,6 +182,18 @@ async def test_the_list_takes_local_days(world, api):
 # -- availability ---------------------------------------------------------------------------------
 
 
+def cell_states(resource: dict, day: int = 0) -> dict[datetime, str]:
+    """Every cell of a day, from the runs the API sends: start (UTC) -> state."""
+    step = timedelta(minutes=resource["step_minutes"])
+    cells = {}
+    for run in resource["days"][day]["slots"]:
+        at, end = utc(run["starts_at"]), utc(run["ends_at"])
+        while at < end:
+            cells[at] = run["state"]
+            at += step
+    return cells
+
+
 async def test_availability_shows_free_places_and_my_bookings(world, api):
     from tests.booking.factories import create_desk
 
@@ -219,10 +231,14 @@ async def test_availability_marks_taken_past_and_blocked_slots(world, api):
     await add_block(world.a.space, room, paris(TODAY, 14), paris(TODAY, 16))
     freeze(TODAY, 9, 30)
     r = await api(world.a.tokens["member"]).get(url(world, "availability"), params={"resource_id": room.id})
-    states = {utc(s["starts_at"]).astimezone(paris(TODAY, 0).tzinfo).hour: s["state"]
-              for s in r.json()["resources"][0]["days"][0]["slots"]}
+    states = {at.astimezone(paris(TODAY, 0).tzinfo).hour: state
+              for at, state in cell_states(r.json()["resources"][0]).items()}
     assert states[9] == "past" and states[10] == "full" and states[11] == "free"
     assert states[14] == states[15] == "blocked" and states[17] == "free"
+    # Sent as runs of cells in the same state: 9 past, 10 full, 11-14 free, 14-16 blocked, 16-18 free.
+    runs = [(utc(s["starts_at"]).astimezone(paris(TODAY, 0).tzinfo).hour, s["state"])
+            for s in r.json()["resources"][0]["days"][0]["slots"]]
+    assert runs == [(9, "past"), (10, "full"), (11, "free"), (14, "blocked"), (16, "free")]
 
 
 async def test_availability_shows_a_closure_and_a_closed_day(world, api):
@@ -235,7 +251,7 @@ async def test_availability_shows_a_closure_and_a_closed_day(world, api):
     days = r.json()["resources"][0]["days"]
     assert days[0]["closure"] == "Mardi gras" and days[0]["open"] is False and days[0]["slots"] == []
     assert days[4]["open"] is False  # Saturday
-    assert days[1]["open"] is True and len(days[1]["slots"]) == 18
+    assert days[1]["open"] is True and len(cell_states(r.json()["resources"][0], day=1)) == 18
 
 
 async def test_availability_body_is_the_documented_model_and_slots_can_be_left_out(world, api):
@@ -348,8 +364,7 @@ async def test_availability_follows_bookings_made_and_cancelled_since_it_was_las
 
     async def state_at_10(role: str) -> str:
         body = (await api(world.a.tokens[role]).get(url(world, "availability"), params=params)).json()
-        return {utc(s["starts_at"]): s["state"] for s in body["resources"][0]["days"][0]["slots"]}[
-            paris(TOMORROW, 10)]
+        return cell_states(body["resources"][0])[paris(TOMORROW, 10)]
 
     assert await state_at_10("member") == "free"
     assert await state_at_10("animator") == "free"
@@ -376,8 +391,8 @@ async def test_a_cached_availability_turns_slots_past_as_time_goes_by(world, api
 
     async def states() -> dict[int, str]:
         body = (await api(world.a.tokens["member"]).get(url(world, "availability"), params=params)).json()
-        return {utc(s["starts_at"]).astimezone(paris(TODAY, 0).tzinfo).hour: s["state"]
-                for s in body["resources"][0]["days"][0]["slots"]}
+        return {at.astimezone(paris(TODAY, 0).tzinfo).hour: state
+                for at, state in cell_states(body["resources"][0]).items()}
 
     assert (await states())[10] == "free"
     freeze(TODAY, 10, 5)
