@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import ROOT, get_settings
@@ -62,6 +63,10 @@ _VALIDATION_MESSAGES = {
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or "body"
+
+
+# character_not_in_repertoire, untranslatable_character: what PostgreSQL answers to a NUL in text.
+_TEXT_REFUSED = frozenset({"22021", "22P05"})
 
 
 def create_app() -> FastAPI:
@@ -138,6 +143,16 @@ def create_app() -> FastAPI:
             err = FabriqueError(str(exc.detail), code="http_error")
             err.status_code = exc.status_code  # type: ignore[misc]
         return _json_error(err) if _wants_json(request) else _page_error(request, err)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        if getattr(exc.orig, "sqlstate", None) in _TEXT_REFUSED:
+            # PostgreSQL refuses NUL in text (SQLite stores it): a bad input, not our failure. The
+            # transaction edge has rolled everything back already.
+            err = FabriqueError(N_("Text must not contain control characters such as NUL."), code="invalid_text")
+            err.status_code = 422  # type: ignore[misc]
+            return _json_error(err) if _wants_json(request) else _page_error(request, err)
+        return await unhandled(request, exc)
 
     @app.exception_handler(Exception)
     async def unhandled(request: Request, exc: Exception) -> Response:

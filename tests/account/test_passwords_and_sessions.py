@@ -155,3 +155,11 @@ async def test_token_limited_to_one_space_cannot_reach_another(api):
     limited = api(r.json()["token"])
     assert (await limited.get("/api/v1/spaces/limited-one")).status_code == 200
     assert (await limited.get("/api/v1/spaces/limited-two")).status_code == 404
+
+
+async def test_a_nul_character_in_a_lookup_is_a_client_error_on_every_database(client):
+    """PostgreSQL refuses NUL in text where SQLite stores it: found by the API fuzzer as a 500."""
+    r = await client.post("/api/v1/auth/password-reset", json={"email": "a\u0000@example.org"})
+    assert r.status_code in (202, 422), r.text  # 202 on SQLite (no such account), 422 on PostgreSQL
+    if r.status_code == 422:
+        assert r.json()["error"]["code"] == "invalid_text"
