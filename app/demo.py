@@ -13,7 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account import service as accounts
 from app.account.models import Account
-from app.core import db
+from app.config import get_settings
+from app.core import db, jobs
 from app.core.tenancy import set_scope
 from app.space import service as spaces
 from app.space.models import Role, Space, SpaceMember
@@ -60,6 +61,13 @@ async def load_demo(*, quiet: bool = False) -> None:
 
     domain_modules("demo")  # app/<domain>/demo.py files register their @demo_step
     db.init_engine()
+    queue = None
+    if get_settings().redis_url:
+        # Its jobs and change counters reach the worker and the web processes through Redis.
+        from workers.queue import connect
+
+        queue = await connect(get_settings().redis_url)
+        jobs.set_queue(queue)
     try:
         async with db.transaction() as session:
             people = {email: await _account(session, name, email) for _role, name, email in DEMO_PEOPLE}
@@ -84,6 +92,9 @@ async def load_demo(*, quiet: bool = False) -> None:
             for step in DEMO_STEPS:
                 await step(ctx)
     finally:
+        if queue is not None:
+            jobs.set_queue(None)
+            await queue.aclose()
         await db.dispose_engine()
     if not quiet:
         print("\nDemo space: La Fabrique du Val → /s/" + DEMO_SLUG)

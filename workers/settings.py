@@ -14,10 +14,19 @@ load_tasks()
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    from app.core import jobs
+    from workers.queue import FabriqueQueue
+
     db.init_engine()
+    # Jobs a task enqueues, and the change counters its writes bump, go to this worker's Redis
+    # (not to an in-process queue and counters that the web processes would never see).
+    jobs.set_queue(FabriqueQueue(ctx["redis"]))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    from app.core import jobs
+
+    jobs.set_queue(None)
     await db.dispose_engine()
 
 

@@ -9,8 +9,6 @@ see all spaces says so explicitly with ``all_spaces(session)``.
 
 from __future__ import annotations
 
-import contextlib
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -67,29 +65,15 @@ def _is_scoped(mapper: Any) -> bool:
     return isinstance(mapper.class_, type) and issubclass(mapper.class_, SpaceScoped)
 
 
-def _scoped_classes(state: ORMExecuteState) -> frozenset[type]:
+def _scoped_classes(state: ORMExecuteState) -> set[type]:
     """Every space-scoped model the statement touches: its entities, but also tables reached only
-    through ``select_from``, joins or subqueries (``all_mappers`` does not see those).
-
-    Remembered per statement object: statements are immutable, and the hot paths build theirs once
-    (``app.space.deps``), so the walk over the statement is paid once, not per request."""
-    statement = state.statement
-    try:
-        return _CLASSES_OF[statement]
-    except (KeyError, TypeError):
-        pass
+    through ``select_from``, joins or subqueries (``all_mappers`` does not see those)."""
     classes = {m.class_ for m in state.all_mappers if _is_scoped(m)}
     tables = _scoped_tables()
-    for element in visitors.iterate(statement):
+    for element in visitors.iterate(state.statement):
         if isinstance(element, Table) and element.name in tables:
             classes.add(tables[element.name])
-    found = frozenset(classes)
-    with contextlib.suppress(TypeError):
-        _CLASSES_OF[statement] = found
-    return found
-
-
-_CLASSES_OF: weakref.WeakKeyDictionary[Any, frozenset[type]] = weakref.WeakKeyDictionary()
+    return classes
 
 
 _SCOPED_TABLES: dict[str, type] = {}
@@ -123,7 +107,7 @@ def _scope_orm_statements(state: ORMExecuteState) -> None:
         with_loader_criteria(cls, lambda c: c.space_id == space_id, include_aliases=True)
         for cls in sorted(classes, key=lambda c: c.__name__)
     ))
-    if state.is_update or state.is_delete:
+    if state.is_insert or state.is_update or state.is_delete:  # bulk statements: no unit of work to watch
         if any(c.__tablename__ in _CONFIG_TABLES for c in classes):
             _bump_config(state.session, {space_id})
         for cls in classes:

@@ -62,6 +62,12 @@ async def test_a_google_calendar_blocks_the_room_with_its_moved_and_cancelled_oc
 ) -> None:
     room = await create_room(world.a.space, horizon_days=90)
     await every_day(world.a.space, world.a.owner, time(8), time(20))
+    # Free before the import: this quote also caches the space's booking snapshot, which the import
+    # (a bulk INSERT of blocks) must make old.
+    quote = await api(world.a.tokens["member"]).post(f"/api/v1/spaces/{world.a.slug}/bookings/quote", json={
+        "resource_id": room.id, "starts_at": at(date(2026, 10, 8), 10).isoformat(),
+        "ends_at": at(date(2026, 10, 8), 11).isoformat()})
+    assert quote.status_code == 200, quote.text
     source = await add_source(world, web, room, calendar_server.url("/google.ics"))
     await run_jobs()
 

@@ -127,3 +127,28 @@ print(subject)
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Booking confirmed: Salle, Tuesday, March 2, 2027")
+
+
+async def test_the_arq_worker_sends_its_jobs_and_change_counters_to_redis(monkeypatch):
+    """A task that writes bookings must bump the counters the web processes read (in Redis), not
+    counters in the worker's own memory."""
+    from app.core import jobs
+    from workers import settings as worker_settings
+    from workers.queue import FabriqueQueue
+
+    monkeypatch.setattr(worker_settings.db, "init_engine", lambda *a, **k: None)
+    monkeypatch.setattr(worker_settings.db, "dispose_engine", _no_dispose)
+    before = jobs.get_queue()
+    pool = object()  # arq's pool, as arq hands it to on_startup
+    try:
+        await worker_settings.startup({"redis": pool})
+        queue = jobs.get_queue()
+        assert isinstance(queue, FabriqueQueue) and queue.pool is pool
+        await worker_settings.shutdown({"redis": pool})
+        assert jobs.get_queue() is None
+    finally:
+        jobs.set_queue(before)
+
+
+async def _no_dispose() -> None:
+    return None
