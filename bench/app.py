@@ -10,7 +10,14 @@ so that the only difference is the work the endpoint does:
   session (the tenancy hook adds ``space_id = :scope`` like on every real query).
 
 Neither authenticates: each is *one* statement, the ceiling the booking endpoints are measured
-against. Serve with ``uvicorn bench.app:create_bench_app --factory``.
+against.
+
+A third, ``POST /bench/floor/{slug}``, is not a baseline of the issue but a yardstick for this design:
+the round trips any create-booking must make here and nothing else — the same one-query token
+lookup, the booking row and its audit row (two Core INSERTs, no rules, no ORM objects), the
+confirmation e-mail queued after the commit (with the "bookings" change counter). How close the real
+endpoint comes to it says what is left to gain in our code; the floor against the bare insert, what
+the design itself costs. Serve with ``uvicorn bench.app:create_bench_app --factory``.
 """
 
 from __future__ import annotations
@@ -18,16 +25,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert
 from sqlmodel import select
 
+from app.account.deps import bearer_token
+from app.audit.models import AuditEntry
+from app.booking.models import Booking
+from app.core import jobs, security
 from app.core.errors import NotFound
 from app.core.tenancy import set_scope
 from app.core.web import SessionDep, api_router
 from app.main import create_app
 from app.resource.models import Resource
+from app.space.deps import _BY_TOKEN
 
 # Deliberately not on SQLModel.metadata: the bench table is no part of the schema (no migration,
 # no drift in `alembic check`).
@@ -65,6 +77,35 @@ async def bare_select(row_id: int, space: Annotated[int, Query(ge=1)], session: 
     if found is None:
         raise NotFound()
     return found
+
+
+class FloorBody(BaseModel):
+    resource_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+@router.post("/floor/{slug}", status_code=201)
+async def floor(slug: str, body: FloorBody, request: Request, session: SessionDep) -> dict[str, int]:
+    raw = bearer_token(request)
+    params = {"slug": slug, "token_hash": security.hash_token(raw or ""), "now": datetime.now(UTC)}
+    row = (await session.exec(_BY_TOKEN, params=params)).first()  # type: ignore[call-overload]
+    if row is None or row[2] is None or row[3] is None:
+        raise NotFound()
+    _token, account, space, _member = row
+    set_scope(session, space.id)
+    now = datetime.now(UTC)
+    booking_id = (await session.execute(insert(Booking.__table__).values(  # type: ignore[attr-defined]
+        space_id=space.id, resource_id=body.resource_id, account_id=account.id, booked_by_id=account.id,
+        starts_at=body.starts_at, ends_at=body.ends_at, blocked_until=body.ends_at, exclusive=True,
+        status="confirmed", source="member", title="", note="", price_cents=0, price_kind="member",
+        currency="EUR", vat_rate_bp=0, cancel_reason="", late_cancel_charged=False, sequence=0,
+        created_at=now, updated_at=now).returning(Booking.__table__.c.id))).scalar_one()  # type: ignore[attr-defined]
+    await session.execute(insert(AuditEntry.__table__).values(  # type: ignore[attr-defined]
+        space_id=space.id, actor_id=account.id, action="booking.created", object_type="booking",
+        object_id=str(booking_id), data={"resource_id": body.resource_id}, created_at=now))
+    jobs.enqueue(session, "email.send", account.email, "booking_confirmed", {"name": account.name}, "fr")
+    return {"id": booking_id}
 
 
 def create_bench_app() -> FastAPI:

@@ -292,8 +292,12 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
             tokens[i % len(tokens)]) for i, (rid, s) in enumerate(chunk)]
 
     warm_n = min(4000, len(slots) // 6)
+    floor_n = len(slots) // 4  # the floor's own slots, from the end: the two never meet in 10 s
     files["create_warm"] = _load.write_requests(work / "create_warm.data.lua", create_rows(slots[:warm_n]))
-    files["create"] = _load.write_requests(work / "create.data.lua", create_rows(slots[warm_n:]))
+    files["create"] = _load.write_requests(work / "create.data.lua", create_rows(slots[warm_n:-floor_n]))
+    floor_rows = [(f"/bench/floor/{big.slug}", body, tok) for _path, body, tok in create_rows(slots[-floor_n:])]
+    files["floor_warm"] = _load.write_requests(work / "floor_warm.data.lua", floor_rows[:warm_n])
+    files["floor"] = _load.write_requests(work / "floor.data.lua", floor_rows[warm_n:])
 
     server = Server(env, workers=2, log_path=work / "server.log")
     log(f"server: uvicorn, 2 workers, uvloop, httptools; jobs {'on Redis ' + REDIS_URL if use_redis else 'in-process'}")
@@ -351,6 +355,7 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
             # The baseline again after: the machine drifts (autovacuum, checkpoints, other work); the
             # ratio is taken against the mean of the two.
             results["insert_after"] = load("bare-insert-again", "insert", method="POST", ok=201)
+            results["floor"] = load("floor", "floor", method="POST", ok=201, wrap=False, warm_data="floor_warm")
         if args.only != "create":
             results["select"] = load("bare-select", "select", connections=args.read_connections)
             results["availability"] = load("availability", "availability", connections=args.read_connections)
@@ -411,6 +416,11 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started)
         ok1 = r1 >= TARGET_CREATE and p99x <= TARGET_CREATE_P99
         print(f"    create / insert (mean of the two): {r1:.2f} of the req/s (target >= {TARGET_CREATE:.2f}), p99 {p99x:.2f}x "
               f"(target <= {TARGET_CREATE_P99}x) -> {'MET' if ok1 else 'NOT MET'}")
+        fl = results["floor"]
+        print(fmt_row("POST /bench/floor (auth + 2 INSERTs + job)", fl))
+        print(f"    the design's floor: {fl.rps / base_rps if base_rps else 0.0:.2f} of the bare insert's req/s, "
+              f"and create reaches {cre.rps / fl.rps if fl.rps else 0.0:.2f} of the floor's (no rules, no ORM objects "
+              f"in the floor: what remains to gain in our own code)")
         print(f"    e-mail of each create (text + HTML + .ics), rendered by the job, not the request: {mail_ms:.2f} ms of CPU")
     if "availability" in results:
         sel, av, sel2 = results["select"], results["availability"], results["select_after"]
