@@ -74,6 +74,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _load_settings()
     if settings.env == "development":
         settings.resolved_secret_key()
+    if args.workers > 1 and not settings.redis_url:
+        # Without Redis, jobs, cron and the change counters behind the caches live in the process:
+        # several processes would each run the cron jobs and serve stale availability.
+        _fail("--workers above 1 needs FABRIQUE_REDIS_URL (jobs, cron and cache counters are "
+              "per process without Redis); run one worker, or set it and start `fabrique worker`")
     check_database_or_exit()
     uvicorn.run(
         "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,

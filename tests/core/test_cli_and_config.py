@@ -74,3 +74,10 @@ def test_access_log_lines_never_carry_emailed_secrets():
         record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, "%s", (path,), None)
         RedactSecrets().filter(record)
         assert "tok123" not in record.getMessage()
+
+
+def test_several_web_workers_without_redis_are_refused_with_the_reason(tmp_path):
+    r = _run("serve", "--workers", "2", FABRIQUE_VAR_DIR=str(tmp_path),
+             FABRIQUE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    assert r.returncode == 1
+    assert "FABRIQUE_REDIS_URL" in r.stderr and "Traceback" not in r.stderr
