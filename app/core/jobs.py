@@ -15,8 +15,11 @@ data is never served once a later commit is published; ``None`` means no counter
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+log = logging.getLogger("fabrique.jobs")
 
 BUFFER_KEY = "pending_jobs"
 TOUCH_KEY = "pending_touches"
@@ -68,7 +71,13 @@ def counter_key(name: str, space_id: int) -> str:
 async def counter(name: str, space_id: int) -> int | None:
     queue = _current_queue()
     read = getattr(queue, "read_counter", None)
-    return None if read is None else await read(counter_key(name, space_id))
+    if read is None:
+        return None
+    try:
+        return await read(counter_key(name, space_id))
+    except Exception:  # Redis away: answer uncached rather than fail the request
+        log.warning("change counter %s of space %s unreadable; not caching", name, space_id, exc_info=True)
+        return None
 
 
 def discard(session: Any) -> None:

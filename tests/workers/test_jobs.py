@@ -152,3 +152,21 @@ async def test_the_arq_worker_sends_its_jobs_and_change_counters_to_redis(monkey
 
 async def _no_dispose() -> None:
     return None
+
+
+async def test_an_unreadable_change_counter_means_no_caching_not_an_error():
+    from app.core import jobs
+
+    class Broken:
+        async def enqueue_job(self, *args, **kwargs):
+            return None
+
+        async def read_counter(self, key):
+            raise ConnectionError("redis is away")
+
+    before = jobs.get_queue()
+    jobs.set_queue(Broken())
+    try:
+        assert await jobs.counter("bookings", 1) is None
+    finally:
+        jobs.set_queue(before)
