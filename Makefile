@@ -24,7 +24,7 @@ LINT_PATHS = $(wildcard app workers tests bench migrations)
 .DEFAULT_GOAL := help
 
 .PHONY: help venv dev translations messages run test test-e2e chromium lint \
-	bench-booking bench-calendar clean distclean
+	bench-booking bench-calendar bench-floor clean distclean
 
 help:
 	@echo "make run | test | test-e2e | lint | messages | translations | bench-booking | bench-calendar | clean"
@@ -113,6 +113,9 @@ bench-booking: dev
 
 bench-calendar: dev
 	$(BIN)/python -m bench.calendar
+
+bench-floor: dev
+	$(BIN)/python -m bench.floor
 
 # --- cleanup ---------------------------------------------------------------------------------------
 # `clean` never touches var/ (the embedded SQLite database holds real data).

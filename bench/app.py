@@ -27,8 +27,9 @@ from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert, text
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.deps import bearer_token
 from app.audit.models import AuditEntry
@@ -106,6 +107,55 @@ async def floor(slug: str, body: FloorBody, request: Request, session: SessionDe
         object_id=str(booking_id), data={"resource_id": body.resource_id}, created_at=now))
     jobs.enqueue(session, "email.send", account.email, "booking_confirmed", {"name": account.name}, "fr")
     return {"id": booking_id}
+
+
+# -- below the floor: what would it take? (``python -m bench.floor``) ---------------------------------
+# The booking row and its audit row in one statement (PostgreSQL: DML in a CTE), then the same with
+# the token lookup left out (no authentication: not a product option, a measure of its cost), then
+# without the e-mail job either.
+
+_BOOKING_AND_AUDIT = text("""
+WITH b AS (
+  INSERT INTO booking (space_id, resource_id, account_id, booked_by_id, starts_at, ends_at, blocked_until,
+    "exclusive", status, source, title, note, price_cents, price_kind, currency, vat_rate_bp, cancel_reason,
+    late_cancel_charged, sequence, created_at, updated_at)
+  VALUES (:space_id, :resource_id, :account_id, :account_id, :starts_at, :ends_at, :ends_at, true, 'confirmed',
+    'member', '', '', 0, 'member', 'EUR', 0, '', false, 0, :now, :now) RETURNING id)
+INSERT INTO audit_entry (space_id, actor_id, action, object_type, object_id, data, created_at)
+SELECT :space_id, :account_id, 'booking.created', 'booking', b.id::text, '{}'::json, :now FROM b
+RETURNING object_id
+""")
+
+
+async def _one_statement(session: AsyncSession, space_id: int, account_id: int, body: FloorBody) -> int:
+    return int((await session.execute(_BOOKING_AND_AUDIT, {
+        "space_id": space_id, "resource_id": body.resource_id, "account_id": account_id,
+        "starts_at": body.starts_at, "ends_at": body.ends_at, "now": datetime.now(UTC)})).scalar_one())
+
+
+@router.post("/floor-cte/{slug}", status_code=201)
+async def floor_cte(slug: str, body: FloorBody, request: Request, session: SessionDep) -> dict[str, int]:
+    params = {"slug": slug, "token_hash": security.hash_token(bearer_token(request) or ""), "now": datetime.now(UTC)}
+    row = (await session.exec(_BY_TOKEN, params=params)).first()  # type: ignore[call-overload]
+    if row is None or row[2] is None:
+        raise NotFound()
+    account, space = row[1], row[2]
+    set_scope(session, space.id)
+    booking_id = await _one_statement(session, space.id, account.id, body)
+    jobs.enqueue(session, "email.send", account.email, "booking_confirmed", {"name": account.name}, "fr")
+    return {"id": booking_id}
+
+
+@router.post("/floor-cte-no-auth/{space_id}/{account_id}", status_code=201)
+async def floor_cte_no_auth(space_id: int, account_id: int, body: FloorBody, session: SessionDep) -> dict[str, int]:
+    booking_id = await _one_statement(session, space_id, account_id, body)
+    jobs.enqueue(session, "email.send", "member@example.org", "booking_confirmed", {"name": "M"}, "fr")
+    return {"id": booking_id}
+
+
+@router.post("/floor-cte-no-auth-no-job/{space_id}/{account_id}", status_code=201)
+async def floor_cte_bare(space_id: int, account_id: int, body: FloorBody, session: SessionDep) -> dict[str, int]:
+    return {"id": await _one_statement(session, space_id, account_id, body)}
 
 
 def create_bench_app() -> FastAPI:
