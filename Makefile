@@ -27,7 +27,7 @@ LINT_PATHS = $(wildcard app workers tests bench migrations)
 	bench-booking bench-calendar bench-floor clean distclean
 
 help:
-	@echo "make run | test | test-e2e | lint | messages | translations | bench-booking | bench-calendar | clean"
+	@echo "make run | test | test-e2e | lint | messages | translations | bench-booking | bench-calendar | bench-floor | clean"
 	@echo "variables: PY=$(PY) VENV=$(VENV) HOST=$(HOST) PORT=$(PORT) PYTEST_ARGS=..."
 
 # --- environment ---------------------------------------------------------------------------------
