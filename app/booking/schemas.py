@@ -164,9 +164,9 @@ class SeriesRead(BaseModel):
 
 
 class SlotRead(BaseModel):
-    """A run of consecutive cells in the same state: any cell of a free run can be booked (cells
-    start every ``step_minutes`` from ``starts_at`` for hourly resources; a day or half-day
-    resource's cells are its days or half-days)."""
+    """Hourly resources: a run of consecutive cells in the same state, cells starting every
+    ``step_minutes`` from ``starts_at`` (any cell of a free run can be booked). Day and half-day
+    resources: one cell (the day, the morning, the afternoon) each."""
 
     starts_at: datetime
     ends_at: datetime

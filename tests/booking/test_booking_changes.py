@@ -397,3 +397,19 @@ async def test_a_cached_availability_turns_slots_past_as_time_goes_by(world, api
     assert (await states())[10] == "free"
     freeze(TODAY, 10, 5)
     assert (await states())[10] == "past"
+
+
+async def test_a_half_day_resource_shows_its_morning_and_afternoon_even_when_both_are_free(world, api):
+    from tests.booking.factories import create_desk
+
+    desk = await create_desk(world.a.space, unit="half_day", capacity=4)
+    r = await api(world.a.tokens["member"]).get(url(world, "availability"), params={
+        "start": TOMORROW.isoformat(), "resource_id": desk.id})
+    resource = r.json()["resources"][0]
+    assert resource["step_minutes"] is None
+    cells = [(utc(s["starts_at"]), utc(s["ends_at"]), s["free"]) for s in resource["days"][0]["slots"]]
+    assert cells == [(paris(TOMORROW, 9), paris(TOMORROW, 13), 4), (paris(TOMORROW, 13), paris(TOMORROW, 18), 4)]
+    await insert_booking(world.a.space, desk, world.a.animator, paris(TOMORROW, 13), paris(TOMORROW, 18))
+    r = await api(world.a.tokens["member"]).get(url(world, "availability"), params={
+        "start": TOMORROW.isoformat(), "resource_id": desk.id})
+    assert [s["free"] for s in r.json()["resources"][0]["days"][0]["slots"]] == [4, 3]
