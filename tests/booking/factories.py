@@ -20,6 +20,15 @@ TODAY = date(2027, 3, 1)  # a Monday
 TOMORROW = TODAY + timedelta(days=1)
 
 
+def url(world, path: str) -> str:
+    """The API path of ``path`` in space a."""
+    return f"/api/v1/spaces/{world.a.slug}/{path}"
+
+
+async def post_booking(api, world, role="member", **body):
+    return await api(world.a.tokens[role]).post(url(world, "bookings"), json=body)
+
+
 def paris(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=PARIS)
 

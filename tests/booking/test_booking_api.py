@@ -20,17 +20,11 @@ from tests.booking.factories import (
     insert_booking,
     iso,
     paris,
+    post_booking,
+    url,
     utc,
 )
 from tests.fixtures.harness import mail_text
-
-
-def url(world, path: str) -> str:
-    return f"/api/v1/spaces/{world.a.slug}/{path}"
-
-
-async def post_booking(api, world, role="member", **body):
-    return await api(world.a.tokens[role]).post(url(world, "bookings"), json=body)
 
 
 @pytest.fixture(autouse=True)

@@ -16,13 +16,10 @@ from tests.booking.factories import (
     iso,
     paris,
     tick,
+    url,
     utc,
 )
 from tests.fixtures.harness import mail_text
-
-
-def url(world, path: str) -> str:
-    return f"/api/v1/spaces/{world.a.slug}/{path}"
 
 
 @pytest.fixture(autouse=True)

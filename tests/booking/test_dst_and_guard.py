@@ -22,15 +22,13 @@ from tests.booking.factories import (
     iso,
     paris,
     set_hours,
+    url,
     utc,
 )
 
 SPRING_FORWARD = date(2027, 3, 28)
 FALL_BACK = date(2027, 10, 31)
 
-
-def url(world, path: str) -> str:
-    return f"/api/v1/spaces/{world.a.slug}/{path}"
 
 
 @pytest.mark.parametrize(("day", "offset"), [(SPRING_FORWARD, 2), (FALL_BACK, 1)])

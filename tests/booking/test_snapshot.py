@@ -27,17 +27,11 @@ from tests.booking.factories import (
     insert_booking,
     iso,
     paris,
+    post_booking,
     set_hours,
+    url,
     utc,
 )
-
-
-def url(world, path: str) -> str:
-    return f"/api/v1/spaces/{world.a.slug}/{path}"
-
-
-async def post_booking(api, world, role="member", **body):
-    return await api(world.a.tokens[role]).post(url(world, "bookings"), json=body)
 
 
 async def config_version(space) -> int:
