@@ -185,18 +185,13 @@ async def touch_token(session: AsyncSession, token: ApiToken, now: datetime) -> 
         await session.exec(update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))
 
 
-async def account_for_api_token(session: AsyncSession, raw: str) -> tuple[Account, ApiToken] | None:
-    now = clock.now()
+async def token_and_account(session: AsyncSession, raw: str, now: datetime) -> tuple[ApiToken, Account] | None:
+    """The live token ``raw`` and its account, or None (see ``app.account.deps.accept_token``)."""
     row = (await session.exec(
-        select(ApiToken, Account).join(Account, col(Account.id) == ApiToken.account_id).where(*live_token(security.hash_token(raw), now))
+        select(ApiToken, Account).join(Account, col(Account.id) == ApiToken.account_id).where(
+            *live_token(security.hash_token(raw), now))
     )).first()
-    if row is None:
-        return None
-    token, account = row
-    if account.suspended_at:
-        return None
-    await touch_token(session, token, now)
-    return account, token
+    return (row[0], row[1]) if row is not None else None
 
 
 async def list_api_tokens(session: AsyncSession, account: Account) -> list[ApiToken]:

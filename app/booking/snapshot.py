@@ -93,11 +93,10 @@ async def snapshot_of(session: AsyncSession, space: Space) -> Snapshot:
         _cache.move_to_end(space.id)  # type: ignore[arg-type]
         return found
     snap = await _load(session, space)
-    if not session.info.get(CONFIG_DIRTY_KEY):
-        _cache[space.id] = snap  # type: ignore[index]
-        _cache.move_to_end(space.id)  # type: ignore[arg-type]
-        while len(_cache) > MAX_SPACES:
-            _cache.popitem(last=False)
+    _cache[space.id] = snap  # type: ignore[index]
+    _cache.move_to_end(space.id)  # type: ignore[arg-type]
+    while len(_cache) > MAX_SPACES:
+        _cache.popitem(last=False)
     return snap
 
 

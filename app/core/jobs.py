@@ -33,13 +33,11 @@ class PendingJob:
 
 
 class Queue(Protocol):
+    """arq's ``enqueue_job``. The two queues of the project (``workers.queue``, ``workers.inline``)
+    also have ``publish(jobs, counters)`` and ``read_counter(key)``; a queue without them (a test's)
+    gets its jobs one by one and keeps no counters."""
+
     async def enqueue_job(self, function: str, *args: Any, **kwargs: Any) -> Any: ...
-
-
-class CountingQueue(Queue, Protocol):
-    async def publish(self, jobs: list[PendingJob], counters: set[str]) -> None: ...
-
-    async def read_counter(self, key: str) -> int: ...
 
 
 _queue: Queue | None = None

@@ -38,7 +38,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.owner: frozenset(_OWNER),
 }
 
-STAFF_ROLES = frozenset({Role.owner, Role.manager})
 
 
 def has_perm(role: str | None, perm: Perm) -> bool:

@@ -172,11 +172,6 @@ def space_counter(name: str) -> Callable[[_M], _M]:
     return mark
 
 
-def config_dirty(session: Any) -> bool:
-    """Whether this transaction changed the configuration (a cache read would be stale to it)."""
-    return bool(_info(session).get(CONFIG_DIRTY_KEY))
-
-
 def _bump_config(session: Session, space_ids: set[int]) -> None:
     if not space_ids:
         return

@@ -92,9 +92,16 @@ MAX_ID = 2**31 - 1  # integer primary keys (int4 on PostgreSQL)
 def _reject_impossible_ids(request: Request) -> None:
     """An ``..._id`` path parameter no row can have is a 404, before any query could overflow."""
     for name, value in request.path_params.items():
-        if name.endswith("_id") and isinstance(value, str) and value.lstrip("-").isdigit():
-            if not 0 < int(value) <= MAX_ID:
-                raise NotFound()
+        if not name.endswith("_id"):
+            continue
+        if isinstance(value, int):  # a route written {event_id:int} has converted it already
+            number = value
+        elif isinstance(value, str) and value.lstrip("-").isdecimal():
+            number = int(value)
+        else:
+            continue
+        if not 0 < number <= MAX_ID:
+            raise NotFound()
 
 
 def api_router(**kwargs: Any) -> APIRouter:

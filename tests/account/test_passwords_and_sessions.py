@@ -155,6 +155,13 @@ async def test_token_limited_to_one_space_cannot_reach_another(api):
     limited = api(r.json()["token"])
     assert (await limited.get("/api/v1/spaces/limited-one")).status_code == 200
     assert (await limited.get("/api/v1/spaces/limited-two")).status_code == 404
+    # Nor act on the account: mint an unlimited token, change the password, create or list spaces.
+    for method, path, body in (("post", "/api/v1/me/tokens", {"name": "escape"}), ("get", "/api/v1/me/tokens", None),
+                               ("post", "/api/v1/spaces", {"name": "Ailleurs"}), ("get", "/api/v1/spaces", None)):
+        r = await getattr(limited, method)(path, **({"json": body} if body is not None else {}))
+        assert r.status_code == 403, (path, r.text)
+        assert r.json()["error"]["code"] == "token_limited_to_a_space"
+    assert len((await c.get("/api/v1/me/tokens")).json()) == 2  # nothing was minted
 
 
 async def test_a_nul_character_in_a_lookup_is_a_client_error_on_every_database(client):
