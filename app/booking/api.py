@@ -13,7 +13,6 @@ from app.booking import availability as avail
 from app.booking import hours, idempotency, repository, service
 from app.booking.deps import MAX_ID, BookingManage, ResourceManage, ValidBooking, ValidClosure, beneficiary
 from app.booking.deps import BookingCreate as BookingCreateCtx
-from app.booking.errors import N_
 from app.booking.models import Booking
 from app.booking.schemas import (
     AvailabilityRead,
@@ -37,7 +36,6 @@ from app.booking.schemas import (
 )
 from app.booking.snapshot import snapshot_of
 from app.core import clock
-from app.core.errors import ValidationFailed
 from app.core.web import SessionDep, api_router
 from app.resource.service import get_resource
 from app.space.deps import SpaceView
@@ -99,10 +97,7 @@ async def list_bookings(
     today = clock.now().astimezone(ZoneInfo(ctx.space.timezone)).date()
     first = start or today
     last = end or first + timedelta(days=30)
-    if last < first or (last - first).days > 366:
-        raise ValidationFailed(fields={"end": N_("Ask for at most a year, ending after the start.")},
-                               code="invalid_range")
-    avail.check_range(first, last, max_days=367)
+    avail.check_range(first, last, max_days=367)  # a year, leap day included
     lo, hi = avail.local_bounds(first, last, ctx.space.timezone)
     only_mine = mine or not ctx.is_staff
     bookings = await repository.bookings_between(
@@ -128,13 +123,9 @@ async def create_booking(
 ) -> Any:
     """Book a resource. Send an ``Idempotency-Key`` header to retry safely: the same key and body
     return the first response (header ``Idempotent-Replayed: true``) and book nothing new."""
-    record = None
-    if idempotency_key:
-        claimed = await idempotency.claim(session, ctx.account.id, idempotency_key,
-                                          idempotency.request_hash(["booking", payload]))
-        if isinstance(claimed, JSONResponse):
-            return claimed
-        record = claimed
+    record = await idempotency.claim(session, ctx.account.id, idempotency_key, "booking", payload)
+    if isinstance(record, JSONResponse):
+        return record
     resource = (await snapshot_of(session, ctx.space)).resource(payload.resource_id)
     member, account = await beneficiary(session, ctx, payload.member_id)
     booking = await service.book(
@@ -142,10 +133,7 @@ async def create_booking(
         starts_at=payload.starts_at, ends_at=payload.ends_at, is_staff=ctx.is_staff, note=payload.note,
         guard_alone=True,  # any error ends this request: its transaction is rolled back
     )
-    body = BookingRead.of(booking, account.name)
-    if record is not None:
-        idempotency.remember(record, status.HTTP_201_CREATED, body)
-    return body
+    return idempotency.remember(record, status.HTTP_201_CREATED, BookingRead.of(booking, account.name))
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingRead, responses=ERRORS)
@@ -202,13 +190,9 @@ async def create_series(payload: SeriesCreate, ctx: BookingCreateCtx, session: S
                         idempotency_key: IdempotencyKey = None) -> Any:
     """Book a weekly repeat: all dates or none (``on_conflict: "fail"``, 409 ``series_conflict``
     listing the unavailable dates), or only the free dates (``"skip"``)."""
-    record = None
-    if idempotency_key:
-        claimed = await idempotency.claim(session, ctx.account.id, idempotency_key,
-                                          idempotency.request_hash(["series", payload]))
-        if isinstance(claimed, JSONResponse):
-            return claimed
-        record = claimed
+    record = await idempotency.claim(session, ctx.account.id, idempotency_key, "series", payload)
+    if isinstance(record, JSONResponse):
+        return record
     resource = (await snapshot_of(session, ctx.space)).resource(payload.resource_id)
     member, account = await beneficiary(session, ctx, payload.member_id)
     series, bookings, plan = await service.book_series(
@@ -218,9 +202,7 @@ async def create_series(payload: SeriesCreate, ctx: BookingCreateCtx, session: S
     )
     body = SeriesRead(id=series.id, bookings=[BookingRead.of(b, account.name) for b in bookings],
                       skipped=[_occurrence(o) for o in plan.taken])
-    if record is not None:
-        idempotency.remember(record, status.HTTP_201_CREATED, body)
-    return body
+    return idempotency.remember(record, status.HTTP_201_CREATED, body)
 
 
 # -- opening hours and closures -----------------------------------------------------------------

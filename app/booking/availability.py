@@ -128,7 +128,8 @@ def check_range(first: date, last: date, *, max_days: int = MAX_DAYS) -> None:
         raise ValidationFailed(fields={"end": N_("The end date must not be before the start date.")},
                                code="invalid_range")
     if (last - first).days >= max_days:
-        raise ValidationFailed(fields={"end": N_("Ask for at most 31 days at a time.")}, code="invalid_range")
+        raise ValidationFailed(fields={"end": N_("Ask for at most %(days)s days at a time.")},
+                               params={"days": max_days}, code="invalid_range")
 
 
 async def availability(

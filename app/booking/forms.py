@@ -85,7 +85,8 @@ def parse_cents(value: str | None, field: str) -> int:
         amount = Decimal(text or "0")
     except InvalidOperation as exc:
         raise _invalid(field, N_("Give an amount such as 12.50.")) from exc
-    if amount < 0 or amount != amount.quantize(Decimal("0.01")) or amount > 1_000_000:
+    # In this order: "nan" and "1e400" parse, but neither compares nor quantizes.
+    if not amount.is_finite() or not 0 <= amount <= 1_000_000 or amount != amount.quantize(Decimal("0.01")):
         raise _invalid(field, N_("Give an amount such as 12.50."))
     return int(amount * 100)
 
@@ -101,6 +102,6 @@ def parse_percent_bp(value: str | None, field: str) -> int:
         rate = Decimal(text or "0")
     except InvalidOperation as exc:
         raise _invalid(field, N_("Give a VAT rate such as 20 or 5.5.")) from exc
-    if not 0 <= rate <= 100 or rate != rate.quantize(Decimal("0.01")):
+    if not rate.is_finite() or not 0 <= rate <= 100 or rate != rate.quantize(Decimal("0.01")):
         raise _invalid(field, N_("Give a VAT rate such as 20 or 5.5."))
     return int(rate * 100)

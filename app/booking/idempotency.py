@@ -42,8 +42,14 @@ async def _find(session: AsyncSession, account_id: int, key: str) -> Idempotency
     return (await session.exec(stmt)).first()
 
 
-async def claim(session: AsyncSession, account_id: int, key: str, digest: str) -> IdempotencyKey | JSONResponse:
-    """The row to fill with the response, or the stored response to send back as is."""
+async def claim(
+    session: AsyncSession, account_id: int, key: str | None, kind: str, payload: Any
+) -> IdempotencyKey | JSONResponse | None:
+    """The row to fill with the response (``remember``), the stored response to send back as is,
+    or None when the request carries no key. ``kind`` keeps one key from serving two endpoints."""
+    if not key:
+        return None
+    digest = request_hash([kind, payload])
     existing = await _find(session, account_id, key)
     if existing is not None:
         return _replay(existing, digest)
@@ -67,7 +73,9 @@ async def claim(session: AsyncSession, account_id: int, key: str, digest: str) -
     return record
 
 
-def remember(record: IdempotencyKey, status_code: int, body: Any) -> Any:
-    record.status_code = status_code
-    record.response = jsonable_encoder(body)
+def remember(record: IdempotencyKey | None, status_code: int, body: Any) -> Any:
+    """Store the response a retry will get (nothing without a key); returns ``body``."""
+    if record is not None:
+        record.status_code = status_code
+        record.response = jsonable_encoder(body)
     return body

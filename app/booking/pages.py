@@ -21,7 +21,7 @@ from app.booking.hours import load_calendar
 from app.booking.models import BookingSource, BookingStatus
 from app.core import clock
 from app.core.errors import FabriqueError, ValidationFailed
-from app.core.i18n import _, _l, format_day
+from app.core.i18n import N_, _, _l, format_day
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
 from app.resource.models import Resource
@@ -67,8 +67,9 @@ async def book_page(request: Request, ctx: BookingCreate, session: SessionDep) -
     day = _chosen_day(request, ctx)
     week = request.query_params.get("view") == "week"
     days = views.week_of(day) if week else [day]
-    resources = await list_resources(session)
+    all_resources = await list_resources(session)
     selected = request.query_params.get("resource_id")
+    resources = all_resources
     if selected and selected.isdigit():
         resources = [r for r in resources if r.id == int(selected)] or resources
     rows = await avail.availability(session, ctx.space, first=days[0], last=days[-1], resources=resources,
@@ -91,7 +92,7 @@ async def book_page(request: Request, ctx: BookingCreate, session: SessionDep) -
         starts = [s for dd in r.days for s in dd.slots if s.state == "free"]
         rooms.append({"avail": r, "timeline": timeline, "starts": starts, "durations": views.durations(r.resource)})
     return await _page(request, ctx, session, "booking/book.html", {
-        "day": day, "days": days, "week": week, "grids": grids, "rooms": rooms, "all_resources": await list_resources(session),
+        "day": day, "days": days, "week": week, "grids": grids, "rooms": rooms, "all_resources": all_resources,
         "selected": int(selected) if selected and selected.isdigit() else None,
         "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
         "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
@@ -164,7 +165,7 @@ def _repeat(values: dict[str, str]) -> tuple[date | None, int | None]:
     until = forms.parse_date(values.get("until"), "until") if values.get("until") else None
     count = forms.parse_int(values.get("count"), "count", minimum=1, maximum=52)
     if until is None and count is None:
-        raise ValidationFailed(fields={"until": _("Give an end date or a number of weeks.")})
+        raise ValidationFailed(fields={"until": N_("Give an end date or a number of weeks.")})
     return until, count
 
 
@@ -256,9 +257,13 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
     selected = request.query_params.get("resource_id")
     resources = [r for r in all_resources if selected and selected.isdigit() and r.id == int(selected)] or all_resources
     rows = await avail.availability(session, ctx.space, first=days[0], last=days[-1], resources=resources,
-                                    account_id=ctx.account.id, with_slots=False)  # timelines need no slots
+                                    with_slots=False)  # timelines need no slots
+    lo, hi = avail.local_bounds(days[0], days[-1], ctx.space.timezone)
+    bookings = await repository.bookings_between(session, lo, hi, resource_ids=[r.id for r in resources],
+                                                  include_cancelled=True)
+    # Who booked: for the timelines and for the list below, cancelled bookings included.
     names = {a.id: a.name for a in (await repository.accounts_by_id(
-        session, [b.account_id for r in rows for b in r.bookings])).values()}
+        session, [b.account_id for r in rows for b in r.bookings] + [b.account_id for b in bookings])).values()}
     cal = await load_calendar(session, ctx.space)
     first, last = views.axis(cal, days)
     tz = ctx.space.timezone
@@ -272,9 +277,6 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
                 move_url=f"/s/{ctx.space.slug}/bookings/{{id}}/move",
             ))
         timelines.append((d, timeline))
-    lo, hi = avail.local_bounds(days[0], days[-1], tz)
-    bookings = await repository.bookings_between(session, lo, hi, resource_ids=[r.id for r in resources],
-                                                  include_cancelled=True)
     members = await spaces.list_members(session)
     by_id = {r.id: r for r in all_resources}
     return await _page(request, ctx, session, "booking/calendar.html", {
@@ -284,6 +286,17 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
         "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
         "sources": BookingSource,
     }, error=error, form=form)
+
+
+async def _staff_interval(session, ctx: SpaceContext, values: dict[str, str], day, resource: Resource) -> tuple:
+    """The interval of a staff form (book on behalf, move): the times typed, for any unit (the rules
+    then check that a half-day or day resource gets a whole half-day or day); without times, the
+    whole day of a day or half-day resource."""
+    if resource.unit != "hour" and not values.get("start") and not values.get("end"):
+        return rules.day_interval(day, await load_calendar(session, ctx.space))
+    tz = ctx.space.timezone
+    return (forms.local_datetime(day, forms.parse_time(values.get("start"), "start"), tz),
+            forms.local_datetime(day, forms.parse_time(values.get("end"), "end"), tz))
 
 
 @router.get("/s/{slug}/calendar")
@@ -304,13 +317,7 @@ async def book_on_behalf(request: Request, ctx: BookingManage, session: SessionD
         resource = await get_resource(session, resource_id)
         member, account = await beneficiary(session, ctx, member_id)
         day = forms.parse_date(values.get("date"), "date")
-        tz = ctx.space.timezone
-        if resource.unit == "hour":
-            starts_at = forms.local_datetime(day, forms.parse_time(values.get("start"), "start"), tz)
-            ends_at = forms.local_datetime(day, forms.parse_time(values.get("end"), "end"), tz)
-        else:
-            cal = await load_calendar(session, ctx.space)
-            starts_at, ends_at = rules.day_interval(day, cal)
+        starts_at, ends_at = await _staff_interval(session, ctx, values, day, resource)
         await service.book(session, space=ctx.space, resource=resource, member=member, account=account,
                            actor=ctx.account, starts_at=starts_at, ends_at=ends_at, is_staff=True,
                            note=values.get("note", ""))
@@ -346,13 +353,7 @@ async def move(request: Request, booking: ValidBooking, ctx: BookingManage, sess
         target_id = forms.parse_int(values.get("resource_id"), "resource_id", minimum=1) or resource.id
         target = await get_resource(session, target_id)
         day = forms.parse_date(values.get("date"), "date")
-        tz = ctx.space.timezone
-        if target.unit == "hour":
-            starts_at = forms.local_datetime(day, forms.parse_time(values.get("start"), "start"), tz)
-            ends_at = forms.local_datetime(day, forms.parse_time(values.get("end"), "end"), tz)
-        else:
-            cal = await load_calendar(session, ctx.space)
-            starts_at, ends_at = rules.day_interval(day, cal)
+        starts_at, ends_at = await _staff_interval(session, ctx, values, day, target)
         await service.move_booking(session, space=ctx.space, booking=booking, resource=resource, new_resource=target,
                                    starts_at=starts_at, ends_at=ends_at, actor=ctx.account,
                                    reason=values.get("reason", ""))

@@ -162,6 +162,24 @@ async def _check_blocks(
         raise ResourceBlocked(starts_at=blocks[0].starts_at, ends_at=blocks[0].ends_at)
 
 
+async def _check_event_slot(
+    session: AsyncSession, space: Space, resource: Resource, starts_at: datetime, ends_at: datetime, *, now: datetime
+) -> tuple[datetime, datetime]:
+    """What an event's room booking must pass (opening hours, horizon and member rules do not
+    apply); returns the interval in UTC."""
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise InvalidInterval(InvalidInterval.naive_message)
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+    if ends_at <= starts_at:
+        raise InvalidInterval()
+    if starts_at < now:
+        raise InThePast()
+    if resource.is_archived:
+        raise ResourceArchived()
+    await _check_blocks(session, space, resource, starts_at, ends_at)
+    return starts_at, ends_at
+
+
 async def _guard(
     session: AsyncSession, space: Space, resource: Resource, booking: Booking, *, exclude_id: int | None = None,
     guard_alone: bool = False,
@@ -283,15 +301,7 @@ async def book_for_event(
     """Hold a room for an event. Opening hours, horizon and member rules do not apply (events often
     run in the evening); conflicts, buffers, capacity, blocks and archiving do. Free of charge."""
     now = clock.now()
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise InvalidInterval(InvalidInterval.naive_message)
-    if ends_at <= starts_at:
-        raise InvalidInterval()
-    if starts_at < now:
-        raise InThePast()
-    if resource.is_archived:
-        raise ResourceArchived()
-    await _check_blocks(session, space, resource, starts_at, ends_at)
+    starts_at, ends_at = await _check_event_slot(session, space, resource, starts_at, ends_at, now=now)
     booking = Booking(
         resource_id=resource.id, account_id=None, booked_by_id=actor.id if actor else None,
         starts_at=starts_at, ends_at=ends_at, blocked_until=held_until(resource, ends_at),
@@ -396,17 +406,7 @@ async def move_booking(
         member = await membership(session, booking.account_id)
     now = clock.now()
     if booking.source == BookingSource.event:
-        if starts_at.tzinfo is None or ends_at.tzinfo is None:
-            raise InvalidInterval(InvalidInterval.naive_message)
-        starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
-        cal = await load_calendar(session, space)
-        if ends_at <= starts_at:
-            raise InvalidInterval()
-        if starts_at < now:
-            raise InThePast()
-        if target.is_archived:
-            raise ResourceArchived()
-        await _check_blocks(session, space, target, starts_at, ends_at)
+        starts_at, ends_at = await _check_event_slot(session, space, target, starts_at, ends_at, now=now)
     else:
         starts_at, ends_at, cal = await _check(session, space, target, member, starts_at, ends_at,
                                                is_staff=True, now=now)
@@ -420,7 +420,13 @@ async def move_booking(
         booking.price_cents, booking.vat_rate_bp = price.price_cents, price.vat_rate_bp
     booking.updated_at = now
     booking.sequence += 1
-    await _guard(session, space, target, booking, exclude_id=booking.id)
+    try:
+        await _guard(session, space, target, booking, exclude_id=booking.id)
+    except BookingConflict:
+        # Refused: the booking stays where it was (a page re-rendering its form must not flush it).
+        if booking in session:
+            await session.refresh(booking)
+        raise
     log_action(session, "booking.moved", space_id=space.id, actor_id=actor.id, obj=booking,
                from_resource_id=before[0], from_starts_at=before[1].isoformat(), to_resource_id=target.id,
                to_starts_at=starts_at.isoformat(), reason=clean_text(reason, 500))

@@ -186,11 +186,11 @@ async def remove_block(resource: ValidResource, block: Annotated[ResourceBlock, 
 
 async def _hours_page(request: Request, ctx, session, *, error=None, form=None) -> Response:
     cal = await hours.load_calendar(session, ctx.space)
-    if form is None:
-        form = {"half_day_boundary": cal.half_day_boundary.strftime("%H:%M")}
-        for d in range(7):
-            for i, (a, b) in enumerate(cal.opening.on(d)[:2]):
-                form[f"d{d}_{i}_opens"], form[f"d{d}_{i}_closes"] = a.strftime("%H:%M"), b.strftime("%H:%M")
+    saved = {"half_day_boundary": cal.half_day_boundary.strftime("%H:%M")}
+    for d in range(7):
+        for i, (a, b) in enumerate(cal.opening.on(d)[:2]):
+            saved[f"d{d}_{i}_opens"], saved[f"d{d}_{i}_closes"] = a.strftime("%H:%M"), b.strftime("%H:%M")
+    form = saved | (form or {})  # what was typed (hours, or a closure) over what is saved
     closures = await hours.list_closures(session, since=clock.now().date())
     return await _page(request, ctx, session, "resource/hours.html", {
         "weekdays": [str(w) for w in WEEKDAYS], "closures": closures}, error=error, form=form)
@@ -229,7 +229,7 @@ async def add_closure(request: Request, ctx: ResourceManage, session: SessionDep
         await hours.add_closure(session, ctx.space, ctx.account, start_date=start, end_date=end,
                                 label=form.get("label", ""))
     except FabriqueError as exc:
-        return await _hours_page(request, ctx, session, error=exc)
+        return await _hours_page(request, ctx, session, error=exc, form=form)
     return redirect(f"/s/{ctx.space.slug}/opening-hours", message=_("Closure added."))
 
 

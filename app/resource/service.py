@@ -66,7 +66,7 @@ def check_resource(values: dict[str, Any]) -> dict[str, Any]:
         raise _invalid("granularity_minutes", N_("Choose a step of 5, 10, 15, 20, 30, 60 or 120 minutes."))
     for name in ("price_public_cents", "price_member_cents", "buffer_minutes", "cancel_deadline_hours"):
         if name in out and out[name] is not None and out[name] < 0:
-            raise _invalid(name, "This value must not be negative.")
+            raise _invalid(name, N_("This value must not be negative."))
     for name in ("min_minutes", "max_minutes", "horizon_days"):
         if name in out and out[name] is not None and out[name] <= 0:
             out[name] = None  # 0 or empty means "no limit"

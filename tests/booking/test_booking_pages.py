@@ -176,6 +176,74 @@ async def test_manager_moves_a_booking_from_its_page(world, web, outbox):
     assert "Ménage le matin" in mail_text(mail)
 
 
+async def test_a_desk_booked_by_the_hour_shows_its_hours_not_all_day(world, web):
+    await create_desk(world.a.space, name="Poste", unit="hour", granularity_minutes=60, capacity=2)
+    page = await (await web(world.a.member)).get(f"/s/{world.a.slug}/book?date={TOMORROW.isoformat()}")
+    assert page.status_code == 200
+    assert "All day" not in page.text and "Toute la journée" not in page.text
+    assert "09:00" in page.text or "9:00" in page.text
+
+
+async def test_the_calendar_says_who_had_booked_a_cancelled_booking(world, web):
+    room = await create_room(world.a.space)
+    await insert_booking(world.a.space, room, world.a.animator, paris(TOMORROW, 9), paris(TOMORROW, 10),
+                         status="cancelled")
+    page = await (await web(world.a.manager)).get(f"/s/{world.a.slug}/calendar?date={TOMORROW.isoformat()}")
+    row = page.text.split('data-testid="calendar-booking-', 1)[1].split("</tr>", 1)[0]
+    assert world.a.animator.name in row
+
+
+async def test_a_move_onto_a_taken_slot_from_the_page_shows_the_conflict_and_moves_nothing(world, web):
+    room = await create_room(world.a.space)
+    booking = await insert_booking(world.a.space, room, world.a.member, paris(TOMORROW, 9), paris(TOMORROW, 10))
+    await insert_booking(world.a.space, room, world.a.animator, paris(TOMORROW, 15), paris(TOMORROW, 16))
+    r = await (await web(world.a.manager)).post(f"/s/{world.a.slug}/bookings/{booking.id}/move", {
+        "resource_id": room.id, "date": TOMORROW.isoformat(), "start": "15:00", "end": "16:00", "reason": ""})
+    assert r.status_code == 409 and 'data-testid="form-error"' in r.text
+    assert 'value="15:00"' in r.text  # what was typed is kept
+    page = await (await web(world.a.manager)).get(f"/s/{world.a.slug}/bookings/{booking.id}/move")
+    assert 'value="09:00"' in page.text  # still where it was
+
+
+async def test_staff_book_and_move_a_half_day_not_the_whole_day(world, web):
+    desk = await create_desk(world.a.space, unit="half_day", capacity=4, price_member_cents=1000)
+    browser = await web(world.a.manager)
+    r = await browser.post(f"/s/{world.a.slug}/calendar/book", {
+        "member_id": world.a.members["member"].id, "resource_id": desk.id, "date": TOMORROW.isoformat(),
+        "start": "09:00", "end": "13:00"})
+    assert r.status_code == 303, r.text
+    [booking] = await bookings_of(world.a.space)
+    assert (booking.starts_at, booking.ends_at) == (utc_of(paris(TOMORROW, 9)), utc_of(paris(TOMORROW, 13)))
+    assert booking.price_cents == 1000
+    r = await browser.post(f"/s/{world.a.slug}/bookings/{booking.id}/move", {
+        "resource_id": desk.id, "date": TOMORROW.isoformat(), "start": "13:00", "end": "18:00", "reason": ""})
+    assert r.status_code == 303, r.text
+    [moved] = await bookings_of(world.a.space)
+    assert (moved.starts_at, moved.ends_at) == (utc_of(paris(TOMORROW, 13)), utc_of(paris(TOMORROW, 18)))
+    assert moved.price_cents == 1000
+    # Without times, a half-day resource is booked for the whole day.
+    r = await browser.post(f"/s/{world.a.slug}/calendar/book", {
+        "member_id": world.a.members["animator"].id, "resource_id": desk.id, "date": TOMORROW.isoformat()})
+    assert r.status_code == 303, r.text
+    assert max(b.ends_at - b.starts_at for b in await bookings_of(world.a.space)) == timedelta(hours=9)
+
+
+async def bookings_of(space):
+    from sqlmodel import select
+
+    from app.booking.models import Booking
+    from app.core import db
+
+    async with db.transaction(space_id=space.id, write=False) as session:
+        return list((await session.exec(select(Booking).order_by(Booking.id))).all())
+
+
+def utc_of(value):
+    from datetime import UTC
+
+    return value.astimezone(UTC)
+
+
 # -- resources, hours and closures pages ----------------------------------------------------------
 
 
@@ -199,6 +267,16 @@ async def test_a_resource_form_with_min_above_max_is_shown_again_with_the_error(
         "name": "Salle", "kind": "meeting_room", "unit": "hour", "capacity": "1", "granularity_minutes": "30",
         "min_minutes": "120", "max_minutes": "60", "price_member": "1", "price_public": "1", "vat_rate": "20"})
     assert r.status_code == 422 and 'aria-invalid="true"' in r.text and 'value="Salle"' in r.text
+
+
+@pytest.mark.parametrize(("field", "typed"), [("price_member", "nan"), ("price_public", "inf"),
+                                              ("price_member", "1e400"), ("vat_rate", "NaN")])
+async def test_a_price_that_is_not_a_number_is_shown_again_with_the_error(world, web, field, typed):
+    values = {"name": "Salle", "kind": "meeting_room", "unit": "hour", "capacity": "1", "granularity_minutes": "30",
+              "price_member": "1", "price_public": "1", "vat_rate": "20"}
+    r = await (await web(world.a.manager)).post(f"/s/{world.a.slug}/resources/new", {**values, field: typed})
+    assert r.status_code == 422, r.text
+    assert 'aria-invalid="true"' in r.text and f'value="{typed}"' in r.text
 
 
 async def test_manager_blocks_a_resource_for_maintenance_and_it_cannot_be_booked(world, web, api):
@@ -246,6 +324,20 @@ async def test_overlapping_opening_hours_are_refused(world, web):
     r = await (await web(world.a.manager)).post(f"/s/{world.a.slug}/opening-hours", {
         "d0_0_opens": "09:00", "d0_0_closes": "13:00", "d0_1_opens": "12:00", "d0_1_closes": "18:00"})
     assert r.status_code == 422 and 'data-testid="form-error"' in r.text
+
+
+async def test_a_badly_typed_opening_time_says_why_next_to_the_table(world, web):
+    r = await (await web(world.a.manager)).post(f"/s/{world.a.slug}/opening-hours", {
+        "d0_0_opens": "9h", "d0_0_closes": "18:00"})
+    assert r.status_code == 422
+    assert 'data-testid="hours-error"' in r.text and 'value="18:00"' in r.text
+
+
+async def test_a_refused_closure_keeps_what_was_typed(world, web):
+    r = await (await web(world.a.manager)).post(f"/s/{world.a.slug}/closures", {
+        "start_date": "2027-08-20", "end_date": "2027-08-01", "label": "Fermeture d’été"})
+    assert r.status_code == 422
+    assert 'value="2027-08-20"' in r.text and 'value="2027-08-01"' in r.text and "Fermeture d’été" in r.text
 
 
 async def test_members_cannot_manage_resources(world, web):
