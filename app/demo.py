@@ -15,6 +15,7 @@ from app.account import service as accounts
 from app.account.models import Account
 from app.config import get_settings
 from app.core import db, jobs
+from app.core.errors import NotFound
 from app.core.tenancy import set_scope
 from app.space import service as spaces
 from app.space.models import Role, Space, SpaceMember
@@ -75,7 +76,7 @@ async def load_demo(*, quiet: bool = False) -> None:
             try:
                 space = await spaces.get_space(session, DEMO_SLUG)
                 set_scope(session, space.id)
-            except Exception:
+            except NotFound:
                 space, _m = await spaces.create_space(
                     session, owner, name="La Fabrique du Val", slug=DEMO_SLUG, timezone="Europe/Paris",
                     locale="fr", legal_form="association", legal_name="Association La Fabrique du Val",

@@ -22,7 +22,7 @@ from app.account.schemas import (
     TokenCreated,
     TokenRead,
 )
-from app.core.i18n import N_
+from app.core.i18n import N_, _
 from app.core.web import SessionDep, api_router
 from app.space.models import Space
 
@@ -141,7 +141,7 @@ class Accepted(BaseModel):
 @router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
 async def request_reset(payload: ResetRequest, session: SessionDep) -> Accepted:
     await service.request_password_reset(session, payload.email)
-    return Accepted(detail="If an account exists for this address, a reset link has been sent.")
+    return Accepted(detail=_("If an account exists for this address, a reset link has been sent."))
 
 
 @router.post("/auth/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
@@ -162,4 +162,4 @@ async def verify_email(payload: VerifyEmail, session: SessionDep) -> AccountRead
 async def resend_verification(account: CurrentAccount, session: SessionDep) -> Accepted:
     if account.email_verified_at is None:
         service.send_verification(session, account)
-    return Accepted(detail="Verification e-mail sent.")
+    return Accepted(detail=_("Verification e-mail sent."))

@@ -11,6 +11,7 @@ from app.account.api import client_ip
 from app.account.deps import SESSION_COOKIE, CurrentAccount, OptionalAccount
 from app.account.errors import WeakPassword
 from app.account.models import Account
+from app.account.schemas import MAX_TOKEN_DAYS
 from app.config import get_settings
 from app.core import i18n
 from app.core.errors import FabriqueError, ValidationFailed
@@ -228,7 +229,9 @@ async def create_token(request: Request, account: CurrentAccount, session: Sessi
                 raise ValidationFailed(fields={"space": N_("You are not a member of this space.")})
             space_id = choices[form["space"]]
         days = form.get("expires_in_days", "").strip()
-        expires = timedelta(days=int(days)) if days.isdigit() and int(days) > 0 else None
+        if days and not (days.isdecimal() and 1 <= int(days) <= MAX_TOKEN_DAYS):
+            raise ValidationFailed(fields={"expires_in_days": N_("Give a number of days from 1 to 3650, or none.")})
+        expires = timedelta(days=int(days)) if days else None
         _token, raw = await service.create_api_token(session, account, name=form["name"][:100],
                                                      space_id=space_id, expires_in=expires)
     except FabriqueError as exc:

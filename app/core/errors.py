@@ -104,7 +104,7 @@ class Gone(FabriqueError):
 class TooManyRequests(FabriqueError):
     status_code = 429
     code = "too_many_requests"
-    message = N_("Too many attempts. Try again in %(minutes)s minutes.")
+    message = N_("Too many attempts. Try again in %(minutes)s min.")  # "1 minutes" read badly
 
 
 class SpaceSuspended(FabriqueError):

@@ -79,3 +79,14 @@ async def test_password_hashes_are_argon2(app):
     account = await create_account()
     assert account.password_hash.startswith("$argon2")
     assert verify_password(PASSWORD, account.password_hash)
+
+
+async def test_a_token_lifetime_beyond_ten_years_is_a_form_error_that_keeps_the_name(web):
+    account = await create_account()
+    browser = await web(account)
+    for typed in ("9999999", "²", "-3"):
+        r = await browser.post("/account/tokens", {"name": "Script compta", "expires_in_days": typed})
+        assert r.status_code == 422, (typed, r.text)
+        assert 'value="Script compta"' in r.text and 'aria-invalid="true"' in r.text
+    r = await browser.post("/account/tokens", {"name": "Script compta", "expires_in_days": "30"})
+    assert r.status_code == 200 and "fab_" in r.text
