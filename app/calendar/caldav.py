@@ -90,6 +90,12 @@ async def get_target(session: AsyncSession, resource_id: int) -> CaldavTarget | 
     return (await session.exec(select(CaldavTarget).where(CaldavTarget.resource_id == resource_id))).first()
 
 
+async def targets_by_resource(session: AsyncSession) -> dict[int, CaldavTarget]:
+    """Every CalDAV target of the space, by resource id (one query; at most one per resource)."""
+    require_scope(session)
+    return {t.resource_id: t for t in (await session.exec(select(CaldavTarget))).all()}
+
+
 async def save_target(
     session: AsyncSession, space: Space, actor: Account, resource: Resource, *,
     url: str, username: str, password: str, show_names: bool, enabled: bool,
@@ -132,10 +138,6 @@ async def remove_target(session: AsyncSession, space: Space, actor: Account, tar
     await session.flush()
     log_action(session, "calendar.caldav_removed", space_id=space.id, actor_id=actor.id, obj=target,
                resource_id=target.resource_id)
-
-
-async def any_target(session: AsyncSession) -> bool:
-    return (await session.exec(select(CaldavTarget.id).limit(1))).first() is not None
 
 
 def enqueue_push(session: Any, space_id: int, booking_id: int) -> None:

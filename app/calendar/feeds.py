@@ -90,6 +90,19 @@ async def current_feed(
     return (await session.exec(stmt.order_by(col(CalendarFeed.id).desc()))).first()
 
 
+async def current_resource_feeds(session: AsyncSession, kind: FeedKind) -> dict[int, CalendarFeed]:
+    """``current_feed(kind, resource_id=…)`` of every resource at once, by resource id (one query)."""
+    require_scope(session)
+    stmt = select(CalendarFeed).where(
+        CalendarFeed.kind == kind, col(CalendarFeed.revoked_at).is_(None),
+        col(CalendarFeed.account_id).is_(None), col(CalendarFeed.resource_id).is_not(None),
+    )
+    found: dict[int, CalendarFeed] = {}
+    for feed in (await session.exec(stmt.order_by(col(CalendarFeed.id).desc()))).all():
+        found.setdefault(feed.resource_id, feed)  # type: ignore[arg-type]  # the newest one, as current_feed
+    return found
+
+
 async def regenerate_feed(
     session: AsyncSession, space: Space, actor: Account, kind: FeedKind, *,
     account_id: int | None = None, resource_id: int | None = None,
@@ -305,12 +318,6 @@ async def _owner(session: AsyncSession, feed: CalendarFeed) -> Account | Resourc
     if feed.kind in (FeedKind.resource, FeedKind.resource_busy):
         return (await session.exec(select(Resource).where(Resource.id == feed.resource_id))).first()
     return None
-
-
-async def feed_content(session: AsyncSession, feed: CalendarFeed, space: Space, now: datetime) -> FeedContent | None:
-    """What ``feed`` shows now; None when its owner or resource is gone (the URL is then a 404)."""
-    owner = await _owner(session, feed)
-    return await _content(session, feed, space, owner, now)
 
 
 async def _content(session: AsyncSession, feed: CalendarFeed, space: Space, owner: Any,

@@ -90,11 +90,9 @@ def _links(feed) -> dict:
 async def my_feed_page(request: Request, ctx: SpaceView, session: SessionDep) -> Response:
     mine = await feeds.current_feed(session, FeedKind.member, account_id=ctx.account.id)
     events = await feeds.current_feed(session, FeedKind.events)
-    busy = []
-    for resource in await list_resources(session):
-        feed_row = await feeds.current_feed(session, FeedKind.resource_busy, resource_id=resource.id)
-        if feed_row is not None:
-            busy.append({"resource": resource, **_links(feed_row)})
+    busy_feeds = await feeds.current_resource_feeds(session, FeedKind.resource_busy)
+    busy = [{"resource": resource, **_links(busy_feeds[resource.id])}
+            for resource in await list_resources(session) if resource.id in busy_feeds]
     return await _page(request, ctx, session, "calendar/my_feed.html", {
         "mine": _links(mine), "events": _links(events), "busy": busy})
 
@@ -117,10 +115,11 @@ async def my_feed_action(request: Request, ctx: SpaceView, session: SessionDep) 
 async def sync_page(request: Request, ctx: CalendarManage, session: SessionDep) -> Response:
     events = await feeds.current_feed(session, FeedKind.events)
     all_sources = await sources.list_sources(session)
+    targets = await caldav.targets_by_resource(session)
     rows = []
     for resource in await list_resources(session):
         mine = [s for s in all_sources if s.resource_id == resource.id]
-        target = await caldav.get_target(session, resource.id)  # type: ignore[arg-type]
+        target = targets.get(resource.id)  # type: ignore[arg-type]
         rows.append({"resource": resource, "sources": len(mine), "failing": sum(1 for s in mine if s.failing),
                      "caldav": target is not None and target.enabled})
     return await _page(request, ctx, session, "calendar/sync.html", {"events": _links(events), "rows": rows})
@@ -161,14 +160,15 @@ async def _resource_page(request: Request, ctx: SpaceContext, session, resource:
         rows.append({"source": source, "error": sources.error_message(source),
                      "blocks": await sources.source_blocks(session, source, since=now, limit=10)})
     target = await caldav.get_target(session, resource.id)  # type: ignore[arg-type]
-    if form is None and target is not None:
-        form = {"caldav_url": target.url, "caldav_username": target.username,
-                "show_names": "on" if target.show_names else "", "enabled": "on" if target.enabled else ""}
+    # The page holds two forms: the CalDAV one shows the saved settings unless it is the one posted.
+    values = {"enabled": "on"} if target is None else {
+        "caldav_url": target.url, "caldav_username": target.username,
+        "show_names": "on" if target.show_names else "", "enabled": "on" if target.enabled else ""}
     return await _page(request, ctx, session, "calendar/resource.html", {
         "resource": resource, "staff": _links(staff), "busy": _links(busy), "sources": rows, "target": target,
         "target_error": caldav.error_message(target) if target is not None else None,
         "has_password": bool(target and target.password_encrypted),
-    }, error=error, form=form or {"enabled": "on"})
+    }, error=error, form=values | (form or {}))
 
 
 @router.get("/s/{slug}/resources/{resource_id}/calendar")
@@ -229,6 +229,8 @@ async def save_caldav(request: Request, resource: ValidResource, ctx: CalendarMa
                                  show_names=bool(form.get("show_names")), enabled=bool(form.get("enabled")))
     except FabriqueError as exc:
         form.pop("caldav_password", None)
+        # An unticked box is not posted: say so, or the saved setting would show ticked again.
+        form = {"show_names": "", "enabled": ""} | form
         return await _resource_page(request, ctx, session, resource, error=exc, form=form)
     return redirect(f"/s/{ctx.space.slug}/resources/{resource.id}/calendar",
                     message=_("CalDAV settings saved: the bookings to come are being written."))

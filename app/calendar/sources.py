@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
@@ -278,11 +278,3 @@ async def due_sources(session: AsyncSession, now: datetime) -> list[tuple[int, i
         )).all()
     return [(s.space_id, s.id) for s in rows  # type: ignore[misc]
             if s.last_attempt_at is None or s.last_attempt_at + retry_interval(s) <= now]
-
-
-async def block_counts(session: AsyncSession) -> dict[str, int]:
-    """Blocks per ``source`` value (``ical:<id>``) in the current space."""
-    require_scope(session)
-    rows = (await session.exec(select(ResourceBlock.source, func.count()).where(
-        col(ResourceBlock.source).startswith("ical:")).group_by(ResourceBlock.source))).all()
-    return dict(rows)  # type: ignore[arg-type]

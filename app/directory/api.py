@@ -8,7 +8,7 @@ from fastapi import Query, status
 from fastapi.responses import JSONResponse, Response
 
 from app.account.deps import CurrentAccount
-from app.core.web import SessionDep, api_router, dumps
+from app.core.web import SessionDep, api_router
 from app.directory import privacy, service
 from app.directory.deps import DirectoryCtx, VisibleProfile
 from app.directory.models import Profile
@@ -55,9 +55,7 @@ async def save_profile(payload: ProfileWrite, ctx: DirectoryCtx, session: Sessio
 @router.get("/account/export", response_class=JSONResponse)
 async def export_my_data(account: CurrentAccount, session: SessionDep) -> Response:
     """Everything Fabrique holds about you, as a JSON download."""
-    data = await privacy.export_account(session, account)
-    return Response(dumps(data), media_type="application/json",
-                    headers={"Content-Disposition": 'attachment; filename="fabrique-my-data.json"'})
+    return await privacy.export_response(session, account)
 
 
 @router.post("/account/delete", status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from app.account.deps import SESSION_COOKIE, CurrentAccount
 from app.core.errors import FabriqueError
 from app.core.i18n import _, _l
 from app.core.permissions import Perm
-from app.core.web import SessionDep, dumps, form_data, page_router, redirect, register_space_nav, render
+from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
 from app.directory import privacy, service
 from app.directory.deps import DirectoryCtx, VisibleProfile
 from app.event.markdown import render_markdown
@@ -78,9 +78,7 @@ async def save_profile(request: Request, ctx: DirectoryCtx, session: SessionDep)
 
 @router.get("/account/data.json")
 async def download_my_data(account: CurrentAccount, session: SessionDep) -> Response:
-    data = await privacy.export_account(session, account)
-    return Response(dumps(data), media_type="application/json",
-                    headers={"Content-Disposition": 'attachment; filename="fabrique-my-data.json"'})
+    return await privacy.export_response(session, account)
 
 
 @router.get("/account/delete")

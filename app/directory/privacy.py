@@ -12,6 +12,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from fastapi.responses import Response
 from sqlalchemy import Table
 from sqlmodel import SQLModel, col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +21,7 @@ from app.account.models import Account, ApiToken, AuthSession, LoginAttempt
 from app.audit.service import log_action
 from app.core import clock, security
 from app.core.tenancy import all_spaces, set_scope
+from app.core.web import dumps
 from app.directory.errors import ConfirmDeletion, LastOwnerOfSpace
 from app.directory.models import Profile
 from app.event.models import Event, Registration, RegistrationStatus
@@ -35,6 +37,12 @@ _HANDLED = {"account", "space_member", "profile", "registration", "api_token", "
 
 def _value(v: Any) -> Any:
     return v.isoformat() if isinstance(v, datetime) else v
+
+
+async def export_response(session: AsyncSession, account: Account) -> Response:
+    """``export_account`` as a JSON download (the API and the "my data" link)."""
+    return Response(dumps(await export_account(session, account)), media_type="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="fabrique-my-data.json"'})
 
 
 async def export_account(session: AsyncSession, account: Account) -> dict[str, Any]:

@@ -59,7 +59,16 @@ def _url(value: str | None, name: str) -> str | None:
 
 
 def validate(data: ProfileInput) -> ProfileInput:
-    errors = {}
+    """Clean ``data`` in place, or raise InvalidProfile with every field's problem at once."""
+    errors: dict[str, str] = {}
+
+    def url(value: str | None, name: str) -> str | None:
+        try:
+            return _url(value, name)
+        except InvalidProfile as exc:
+            errors.update(exc.fields)
+            return None
+
     data.display_name = " ".join(clean_text(data.display_name).split())[:120]
     if not data.display_name:
         errors["display_name"] = N_("This field is required.")
@@ -73,13 +82,13 @@ def validate(data: ProfileInput) -> ProfileInput:
     if len(skills) > MAX_SKILLS:
         errors["skills"] = N_("At most 20 skills.")
     data.skills = skills
+    data.website = url(data.website, "website")
+    links = [url(link, "links") for link in data.links if (link or "").strip()]
+    if len(links) > MAX_LINKS and "links" not in errors:
+        errors["links"] = N_("At most 5 links.")
+    data.links = [link for link in links if link]
     if errors:
         raise InvalidProfile(fields=errors)
-    data.website = _url(data.website, "website")
-    links = [_url(link, "links") for link in data.links if (link or "").strip()]
-    if len(links) > MAX_LINKS:
-        raise InvalidProfile(fields={"links": N_("At most 5 links.")})
-    data.links = [link for link in links if link]
     return data
 
 

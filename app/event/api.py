@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import Query, Response, status
 
+from app.core.errors import FabriqueError
 from app.core.permissions import Perm
-from app.core.web import SessionDep, api_router
+from app.core.web import MAX_ID, SessionDep, api_router
 from app.event import registration as registrations
 from app.event import rooms, service
-from app.event.calendar import event_ics, ics_filename
+from app.event.calendar import ics_response
 from app.event.deps import (
     EventManageCtx,
     EventProposeCtx,
@@ -20,7 +21,7 @@ from app.event.deps import (
     SpaceMemberCtx,
     VisibleEvent,
 )
-from app.event.export import attendance_csv, csv_filename
+from app.event.export import attendance_response
 from app.event.inputs import EventInput, to_utc
 from app.event.markdown import render_markdown
 from app.event.models import Event, Registration
@@ -43,6 +44,8 @@ from app.space.deps import SpaceContext
 router = api_router(prefix="/api/v1/spaces/{slug}", tags=["events"])
 
 TIME_FIELDS = ("starts_at", "ends_at", "registration_deadline")
+# Events whose room is not held yet: animators see whether it can be.
+ROOM_CHECKED = ("draft", "proposed")
 
 
 def _times(values: dict, tz: str) -> dict:
@@ -50,7 +53,8 @@ def _times(values: dict, tz: str) -> dict:
 
 
 async def event_read(
-    session, ctx: SpaceContext, event: Event, counts=None, mine: Registration | None | bool = False
+    session, ctx: SpaceContext, event: Event, counts=None, mine: Registration | None | bool = False,
+    problem: FabriqueError | None | bool = False,
 ) -> EventRead:
     if counts is None:
         counts = (await registrations.counts_for(session, [event]))[event.id]
@@ -62,9 +66,10 @@ async def event_read(
         my = MyRegistration(id=mine.id, status=mine.status, price_cents=mine.price_cents,
                             payment_status=mine.payment_status,
                             position=await registrations.waitlist_position(session, mine))
-    problem = await rooms.room_conflict(session, event) if staff and event.status in ("draft", "proposed") else None
+    if problem is False:
+        problem = await rooms.room_conflict(session, event) if staff and event.status in ROOM_CHECKED else None
     return EventRead(
-        room_conflict=problem.translated_message() if problem else None,
+        room_conflict=problem.translated_message() if isinstance(problem, FabriqueError) else None,
         id=event.id, series_id=event.series_id, title=event.title, description=event.description,
         description_html=str(render_markdown(event.description)), starts_at=event.starts_at,
         ends_at=event.ends_at, place=event.place, resource_id=event.resource_id, capacity=event.capacity,
@@ -75,6 +80,18 @@ async def event_read(
         decline_message=event.decline_message if staff or event.proposed_by_id == ctx.account.id else None,
         ics_url=f"/api/v1/spaces/{ctx.space.slug}/events/{event.id}/event.ics", my_registration=my,
     )
+
+
+async def event_reads(
+    session, ctx: SpaceContext, events: list[Event], mine: dict[int, Registration] | None = None
+) -> list[EventRead]:
+    """``event_read`` of a list, with the registration figures and the room conflicts read once for
+    all the events rather than once per event."""
+    counts = await registrations.counts_for(session, events)
+    conflicts = await rooms.room_conflicts(session, [e for e in events if e.status in ROOM_CHECKED]) \
+        if ctx.can(Perm.event_manage) else {}
+    mine = mine or {}
+    return [await event_read(session, ctx, e, counts[e.id], mine.get(e.id), conflicts.get(e.id)) for e in events]
 
 
 def registration_read(row: registrations.RegistrationRow) -> RegistrationRead:
@@ -105,18 +122,15 @@ async def list_events(
     start: Annotated[ApiDatetime | None, Query(alias="from", description="default: now")] = None,
     end: Annotated[ApiDatetime | None, Query(alias="to")] = None,
     status_: Annotated[list[str] | None, Query(alias="status", description="animators: draft, published...")] = None,
-    series_id: int | None = None,
+    series_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="one weekly series")] = None,
 ) -> list[EventRead]:
     tz = ctx.space.timezone
     events = await service.list_events(
         session, member=True, staff=ctx.can(Perm.event_manage), start=to_utc(start, tz) if start else None,
-        end=to_utc(end, tz) if end else None, statuses=status_,
+        end=to_utc(end, tz) if end else None, statuses=status_, series_id=series_id,
     )
-    if series_id is not None:
-        events = [e for e in events if e.series_id == series_id]
-    counts = await registrations.counts_for(session, events)
     mine = {r.event_id: r for r, _e in await registrations.registrations_of(session, ctx.account.id)}
-    return [await event_read(session, ctx, e, counts[e.id], mine.get(e.id)) for e in events]
+    return await event_reads(session, ctx, events, mine)
 
 
 @router.post("/events", status_code=status.HTTP_201_CREATED, response_model=EventRead)
@@ -158,8 +172,7 @@ async def cancel_event(event: ManagedEvent, ctx: EventManageCtx, session: Sessio
 @router.get("/events/{event_id}/event.ics", response_class=Response,
             responses={200: {"content": {"text/calendar": {}}}})
 async def event_calendar(event: VisibleEvent, ctx: SpaceMemberCtx) -> Response:
-    return Response(event_ics(ctx.space, event, public=False), media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{ics_filename(event)}"'})
+    return ics_response(ctx.space, event, public=False)
 
 
 # -- proposals ---------------------------------------------------------------------------------------
@@ -169,7 +182,7 @@ async def list_proposals(ctx: EventProposeCtx, session: SessionDep) -> list[Even
     """Animators: the proposals waiting for an answer. Members: their own, with the answer."""
     mine_only = None if ctx.can(Perm.event_manage) else ctx.account.id
     events = await service.list_proposals(session, proposed_by=mine_only)
-    return [await event_read(session, ctx, e, mine=None) for e in events]
+    return await event_reads(session, ctx, events)
 
 
 @router.post("/event-proposals", status_code=status.HTTP_201_CREATED, response_model=EventRead)
@@ -252,8 +265,7 @@ async def set_payment(
             responses={200: {"content": {"text/csv": {}}}})
 async def attendance_export(event: ManagedEvent, ctx: EventManageCtx, session: SessionDep) -> Response:
     rows = await registrations.list_registrations(session, event)
-    return Response(attendance_csv(event, rows), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{csv_filename(event)}"'})
+    return attendance_response(event, rows)
 
 
 # -- figures -----------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fastapi.responses import Response
+
 from app.calendar.ics import FeedItem, build_feed, make_uid
 from app.config import get_settings
 from app.event.markdown import render_markdown
@@ -34,3 +36,9 @@ def event_ics(space: Space, event: Event, *, public: bool) -> bytes:
 
 def ics_filename(event: Event) -> str:
     return f"event-{event.id}.ics"
+
+
+def ics_response(space: Space, event: Event, *, public: bool) -> Response:
+    """The event's .ics as a download (the API, the member page and the public page)."""
+    return Response(event_ics(space, event, public=public), media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{ics_filename(event)}"'})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from fastapi.responses import Response
+
 from app.core.i18n import _
 from app.event.models import Event
 from app.event.registration import RegistrationRow
@@ -31,3 +33,9 @@ def _safe(value: str) -> str:
 
 def csv_filename(event: Event) -> str:
     return f"attendance-event-{event.id}.csv"
+
+
+def attendance_response(event: Event, rows: list[RegistrationRow]) -> Response:
+    """The attendance list as a CSV download (the API and the animator's page)."""
+    return Response(attendance_csv(event, rows), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{csv_filename(event)}"'})

@@ -6,14 +6,14 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from app.core.errors import FabriqueError, ValidationFailed
-from app.core.i18n import _
+from app.core.i18n import N_, _
 from app.core.web import SessionDep, form_data, redirect, render
 from app.event import registration as registrations
 from app.event import service
 from app.event.deps import EventManageCtx, ManagedEvent, ManagedRegistration
-from app.event.export import attendance_csv, csv_filename
+from app.event.export import attendance_response
 from app.event.inputs import event_input_from_form
-from app.event.member_pages import detail
+from app.event.member_pages import detail, proposals
 from app.event.models import Attendance
 from app.event.web import form_context, form_from_event, remember_spaces, router
 
@@ -23,7 +23,7 @@ def _repeat(form: dict[str, str]) -> int | None:
     if not value:
         return None
     if not value.isdigit() or not 1 <= int(value) <= 52:
-        raise ValidationFailed(fields={"repeat_weeks": "Between 1 and 52 weeks."})
+        raise ValidationFailed(fields={"repeat_weeks": N_("Between 1 and 52 weeks.")})
     return int(value)
 
 
@@ -109,10 +109,7 @@ async def decline(request: Request, event: ManagedEvent, ctx: EventManageCtx, se
     try:
         await service.decline_proposal(session, ctx.space, ctx.account, event, form.get("message", ""))
     except FabriqueError as exc:
-        await remember_spaces(request, session, ctx.account)
-        return render(request, "event/proposals.html", {
-            "ctx": ctx, "staff": True, "waiting": await service.list_proposals(session), "own": [],
-            "failed_id": event.id}, error=exc, form=form)
+        return await proposals(request, ctx, session, error=exc, form=form, failed_id=event.id)
     return redirect(f"/s/{ctx.space.slug}/events/proposals", message=_("The member has been told."))
 
 
@@ -163,7 +160,10 @@ async def set_payment(
 async def cancel_registration(
     request: Request, event: ManagedEvent, reg: ManagedRegistration, ctx: EventManageCtx, session: SessionDep
 ) -> Response:
-    await registrations.cancel_registration(session, ctx.space, reg, actor_id=ctx.account.id, by_staff=True)
+    try:
+        await registrations.cancel_registration(session, ctx.space, reg, actor_id=ctx.account.id, by_staff=True)
+    except FabriqueError as exc:
+        return await _attendance(request, ctx, session, event, error=exc)
     return redirect(f"/s/{ctx.space.slug}/events/{event.id}/attendance",
                     message=_("The registration is cancelled."))
 
@@ -171,5 +171,4 @@ async def cancel_registration(
 @router.get("/s/{slug}/events/{event_id:int}/attendance.csv")
 async def attendance_export(event: ManagedEvent, ctx: EventManageCtx, session: SessionDep) -> Response:
     rows = await registrations.list_registrations(session, event)
-    return Response(attendance_csv(event, rows), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{csv_filename(event)}"'})
+    return attendance_response(event, rows)

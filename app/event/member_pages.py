@@ -11,7 +11,7 @@ from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, redirect, render
 from app.event import registration as registrations
 from app.event import rooms, service
-from app.event.calendar import event_ics, ics_filename
+from app.event.calendar import ics_response
 from app.event.deps import EventProposeCtx, SpaceMemberCtx, VisibleEvent
 from app.event.inputs import event_input_from_form
 from app.event.markdown import render_markdown
@@ -84,8 +84,7 @@ async def unregister(request: Request, event: VisibleEvent, ctx: SpaceMemberCtx,
 
 @router.get("/s/{slug}/events/{event_id:int}/event.ics")
 async def event_calendar(event: VisibleEvent, ctx: SpaceMemberCtx) -> Response:
-    return Response(event_ics(ctx.space, event, public=False), media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{ics_filename(event)}"'})
+    return ics_response(ctx.space, event, public=False)
 
 
 # -- proposals --------------------------------------------------------------------------------------
@@ -110,10 +109,20 @@ async def propose(request: Request, ctx: EventProposeCtx, session: SessionDep) -
                     message=_("Thank you! The animators will answer your proposal soon."))
 
 
-@router.get("/s/{slug}/events/proposals")
-async def proposals_page(request: Request, ctx: EventProposeCtx, session: SessionDep) -> Response:
+async def proposals(
+    request: Request, ctx: SpaceContext, session, *, error: FabriqueError | None = None,
+    form: dict | None = None, failed_id: int | None = None,
+) -> Response:
+    """The proposals page: those waiting for an animator's answer (animators), and one's own.
+    ``failed_id``: the proposal whose decline form is shown again with ``error``."""
     await remember_spaces(request, session, ctx.account)
     staff = ctx.can(Perm.event_manage)
     waiting = await service.list_proposals(session) if staff else []
     own = await service.list_proposals(session, proposed_by=ctx.account.id)
-    return render(request, "event/proposals.html", {"ctx": ctx, "staff": staff, "waiting": waiting, "own": own})
+    return render(request, "event/proposals.html", {
+        "ctx": ctx, "staff": staff, "waiting": waiting, "own": own, "failed_id": failed_id}, error=error, form=form)
+
+
+@router.get("/s/{slug}/events/proposals")
+async def proposals_page(request: Request, ctx: EventProposeCtx, session: SessionDep) -> Response:
+    return await proposals(request, ctx, session)

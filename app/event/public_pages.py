@@ -16,7 +16,7 @@ from app.core.tenancy import set_scope
 from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, redirect, render
 from app.event import notify, service
 from app.event import registration as registrations
-from app.event.calendar import event_ics, ics_filename
+from app.event.calendar import ics_response
 from app.event.errors import N_, EventNotFound, RegistrationNotFound
 from app.event.inputs import clean_text
 from app.event.markdown import render_markdown
@@ -111,8 +111,7 @@ async def visitor_register(
 
 @router.get("/p/{slug}/events/{event_id:int}/event.ics")
 async def public_calendar(space: PublicSpace, event: PublicEvent) -> Response:
-    return Response(event_ics(space, event, public=True), media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{ics_filename(event)}"'})
+    return ics_response(space, event, public=True)
 
 
 # -- the e-mailed link ----------------------------------------------------------------------------------

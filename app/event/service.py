@@ -230,10 +230,14 @@ def can_see(event: Event, *, account_id: int | None, member: bool, staff: bool) 
 
 async def list_events(
     session: AsyncSession, *, member: bool, staff: bool, start: datetime | None = None,
-    end: datetime | None = None, statuses: list[str] | None = None, limit: int = 200,
+    end: datetime | None = None, statuses: list[str] | None = None, series_id: int | None = None,
+    limit: int = 200,
 ) -> list[Event]:
-    """Events in a window (by default: not yet ended), soonest first, filtered by who is asking."""
+    """Events in a window (by default: not yet ended), soonest first, filtered by who is asking
+    (and to one weekly series with ``series_id``)."""
     stmt = select(Event)
+    if series_id is not None:
+        stmt = stmt.where(Event.series_id == series_id)
     if start is None and end is None:
         start = clock.now()
     if start is not None:
@@ -259,11 +263,4 @@ async def list_proposals(session: AsyncSession, *, proposed_by: int | None = Non
     else:
         stmt = stmt.where(Event.status == EventStatus.proposed)
     rows = await session.exec(stmt.order_by(col(Event.created_at).desc()))
-    return list(rows.all())
-
-
-async def events_starting_between(session: AsyncSession, start: datetime, end: datetime) -> list[Event]:
-    rows = await session.exec(select(Event).where(
-        Event.status == EventStatus.published, col(Event.starts_at) >= start, col(Event.starts_at) < end,
-    ))
     return list(rows.all())

@@ -101,3 +101,17 @@ async def test_control_characters_are_dropped_not_sent_to_the_database(world, ap
     assert r.status_code == 200
     assert (r.json()["display_name"], r.json()["headline"], r.json()["skills"], r.json()["bio"]) == (
         "Paul", "z", ["woodwork"], "a\nb")
+
+
+async def test_one_submit_tells_every_problem_web_addresses_included(world, web, api):
+    member = await web(world.a.member)
+    r = await member.post(f"/s/{world.a.slug}/profile", {
+        "display_name": " ", "headline": "", "bio": "", "skills": "", "website": "javascript:alert(1)",
+        "links": "https://ok.example data:text/html,x"})
+    assert r.status_code == 422
+    for name in ("display_name", "website", "links"):
+        assert f'id="e-{name}"' in r.text, name
+    r = await api(world.a.tokens["member"]).put(f"/api/v1/spaces/{world.a.slug}/profile", json={
+        "display_name": "X", "website": "ftp://example.org", "links": ["javascript:alert(1)"]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_profile"
+    assert set(r.json()["error"]["fields"]) == {"website", "links"}

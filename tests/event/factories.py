@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import event as sa_event
 
 from app.account.models import Account, ApiToken
 from app.core import clock, db, security
@@ -50,3 +54,19 @@ async def many_members(space: Space, n: int, prefix: str = "crowd") -> list[tupl
             session.add(ApiToken(account_id=account.id, name="t", prefix=raw[:10], token_hash=security.hash_token(raw)))
             out.append((account, raw))
     return out
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements sent to the database meanwhile (to check a page's query count)."""
+    seen: list[str] = []
+    engine = db.get_engine().sync_engine
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)

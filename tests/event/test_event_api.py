@@ -235,3 +235,19 @@ async def test_control_characters_in_an_event_are_dropped(world, api):
         title="Ate\u0000lier", description="x\u0000y", place="Sa\u0001lle"))
     assert r.status_code == 201
     assert (r.json()["title"], r.json()["description"], r.json()["place"]) == ("Atelier", "xy", "Salle")
+
+
+async def test_a_series_is_found_whatever_the_number_of_events_before_it(world, api):
+    start = soon()
+    for i in range(4):  # 208 drafts before the series: more than one page of the list
+        await create_event(world.a.space, world.a.animator, publish=False, repeat_weeks=52,
+                           starts_at=start + timedelta(hours=i), title=f"Permanence {i}")
+    later = start + timedelta(weeks=60)
+    series = await create_event(world.a.space, world.a.animator, repeat_weeks=2, starts_at=later, title="Repair café")
+    animator = api(world.a.tokens["animator"])
+    events = (await animator.get(f"/api/v1/spaces/{world.a.slug}/events",
+                                 params={"series_id": series.series_id})).json()
+    assert [e["title"] for e in events] == ["Repair café", "Repair café"]
+    assert {e["series_id"] for e in events} == {series.series_id}
+    r = await animator.get(f"/api/v1/spaces/{world.a.slug}/events", params={"series_id": 2**40})
+    assert r.status_code == 422  # no such id can exist: refused before any query

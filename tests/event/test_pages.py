@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from app.core import clock
@@ -100,3 +101,33 @@ async def test_the_events_page_is_in_the_space_navigation(world, web):
     page = await (await web(world.a.member)).get(f"/s/{world.a.slug}")
     assert f'href="/s/{world.a.slug}/events"' in page.text
     assert f'href="/s/{world.a.slug}/directory"' in page.text
+
+
+async def test_an_animator_cancels_a_registration_from_the_attendance_page(world, web, outbox):
+    event = await create_event(world.a.space, world.a.animator, capacity=1)
+    reg = await register(world.a.space, event, world.a.member)
+    await register(world.a.space, event, world.a.manager)  # waiting for the seat
+    animator = await web(world.a.animator)
+    page = await animator.get(f"/s/{world.a.slug}/events/{event.id}/attendance")
+    action = f"/s/{world.a.slug}/events/{event.id}/registrations/{reg.id}/cancel"
+    form = re.search(rf'<form method="post" action="{action}"[^>]*>(.*?)</form>', page.text, re.S)
+    assert form and 'data-testid="cancel-registration"' in form.group(1) and 'name="csrf_token"' in form.group(1)
+    r = await animator.post(action)
+    assert r.status_code == 303
+    page = await animator.get(r.headers["location"])
+    assert "The registration is cancelled." in page.text
+    assert world.a.member.name not in page.text  # gone from the list, and the seat went to the next in line
+    assert world.a.manager.name in page.text and "Waitlist" not in page.text
+    told = [m["To"] for m in await outbox()]
+    assert world.a.member.email in told
+
+
+def test_the_repeat_weeks_message_is_extracted_for_translation():
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_file
+
+    import app.event.manage_pages as module
+
+    msgids = {message for _line, message, _comments, _context in extract_from_file("python", Path(module.__file__))}
+    assert "Between 1 and 52 weeks." in msgids

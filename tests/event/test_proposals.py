@@ -68,3 +68,18 @@ async def test_answering_something_that_is_not_a_proposal_is_refused(world, api)
     r = await api(world.a.tokens["member"]).post(
         f"/api/v1/spaces/{world.a.slug}/events/{event.id}/approve", json={"publish": True})
     assert r.status_code == 403
+
+
+async def test_a_refused_decline_keeps_the_animators_own_proposals_on_the_page(world, api, web):
+    base = f"/api/v1/spaces/{world.a.slug}"
+    own = (await api(world.a.tokens["animator"]).post(f"{base}/event-proposals", json=_proposal("Soirée jeux"))).json()
+    await api(world.a.tokens["manager"]).post(f"{base}/events/{own['id']}/decline",
+                                              json={"message": "Not on a Monday, please."})
+    theirs = (await api(world.a.tokens["member"]).post(f"{base}/event-proposals", json=_proposal())).json()
+    animator = await web(world.a.animator)
+    page = await animator.get(f"/s/{world.a.slug}/events/proposals")
+    assert "Not on a Monday, please." in page.text
+    r = await animator.post(f"/s/{world.a.slug}/events/{theirs['id']}/decline", {"message": " "})
+    assert r.status_code == 422
+    assert 'aria-invalid="true"' in r.text  # beside the proposal that was being declined
+    assert "My proposals" in r.text and "Not on a Monday, please." in r.text

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlmodel import select
 
 from app.booking.models import Booking
-from app.core import db
+from app.core import clock, db
 from app.resource import service as resources
 from tests.event.factories import create_event, register, soon
 
@@ -81,3 +82,48 @@ async def test_the_event_form_offers_the_spaces_rooms(world, web):
     await _room(world.a.space, world.a.manager, name="Poste nomade 1", kind="hot_desk")
     page = await (await web(world.a.animator)).get(f"/s/{world.a.slug}/events/new")
     assert "Salle Ada" in page.text and "Poste nomade 1" not in page.text
+
+
+async def test_the_lists_tell_each_drafts_room_conflict_with_a_fixed_number_of_queries(world, api):
+    from app.resource.models import Resource
+    from tests.booking.factories import add_block
+    from tests.event.factories import statements
+
+    busy, blocked, archived, free = [await _room(world.a.space, world.a.manager, name=n)
+                                     for n in ("Salle Ada", "Salle Bell", "Salle Curie", "Salle Darwin")]
+    start = soon(days=5)
+    await create_event(world.a.space, world.a.animator, resource_id=busy.id, starts_at=start, title="Held")
+    await add_block(world.a.space, blocked, start, start + timedelta(days=1), reason="works")
+    drafts = {name: await create_event(world.a.space, world.a.animator, resource_id=room.id, publish=False,
+                                       starts_at=start + timedelta(hours=1), title=name)
+              for name, room in (("busy", busy), ("blocked", blocked), ("archived", archived), ("free", free))}
+    drafts["later"] = await create_event(world.a.space, world.a.animator, resource_id=busy.id, publish=False,
+                                         starts_at=start + timedelta(days=2), title="later")
+    async with db.transaction(space_id=world.a.space.id) as session:
+        row = await session.get(Resource, archived.id)
+        row.archived_at = clock.now()
+        session.add(row)
+    base = f"/api/v1/spaces/{world.a.slug}"
+    proposed = (await api(world.a.tokens["member"]).post(f"{base}/event-proposals", json={
+        "title": "proposed", "starts_at": (start + timedelta(minutes=30)).isoformat(),
+        "ends_at": (start + timedelta(hours=1)).isoformat(), "resource_id": busy.id})).json()
+    animator = api(world.a.tokens["animator"])
+
+    def count(seen: list[str], table: str) -> int:
+        return sum(1 for s in seen if re.search(rf"FROM {table}\s", s))
+
+    with statements() as seen:
+        listed = (await animator.get(f"{base}/events", params={"status": "draft"})).json()
+    assert count(seen, "booking") == 1 and count(seen, "resource_block") == 1
+    with statements() as seen:
+        waiting = (await animator.get(f"{base}/event-proposals")).json()
+    assert count(seen, "registration") == 1 and count(seen, "booking") == 1
+    conflicts = {e["title"]: e["room_conflict"] for e in listed + waiting}
+    assert conflicts == {
+        "busy": "The room is already booked at that time.", "blocked": "The room is already booked at that time.",
+        "archived": "Some fields are not valid.", "free": None, "later": None,
+        "proposed": "The room is already booked at that time.",
+    }
+    for e in listed + [proposed]:  # the same answer as the event alone
+        alone = (await animator.get(f"{base}/events/{e['id']}")).json()
+        assert alone["room_conflict"] == conflicts[e["title"]]
