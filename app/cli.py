@@ -8,7 +8,7 @@ import getpass
 import logging
 import sys
 
-from app.config import ROOT, get_settings
+from app.config import ROOT, default_base_url, get_settings
 
 
 def _setup_logging() -> None:
@@ -80,11 +80,27 @@ def cmd_serve(args: argparse.Namespace) -> None:
         _fail("--workers above 1 needs FABRIQUE_REDIS_URL (jobs, cron and cache counters are "
               "per process without Redis); run one worker, or set it and start `fabrique worker`")
     check_database_or_exit()
+    _follow_port(settings, args.host, args.port)
     uvicorn.run(
         "app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
         loop="uvloop", http="httptools", proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
         log_level="info", access_log=not args.no_access_log,
     )
+
+
+def _follow_port(settings, host: str, port: int) -> None:
+    """Links in e-mails and feed addresses use FABRIQUE_BASE_URL; unless it is set explicitly, it
+    follows the address being served (``PORT=8080 make run`` must not mail links to port 8000).
+    The environment carries it to uvicorn's worker processes and to the in-process jobs."""
+    import os
+
+    if "base_url" in settings.model_fields_set:
+        return
+    base_url = default_base_url(host, port)
+    os.environ["FABRIQUE_BASE_URL"] = base_url
+    get_settings.cache_clear()
+    logging.getLogger("fabrique").info("links and feed addresses use %s (set FABRIQUE_BASE_URL to change it)",
+                                       base_url)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:

@@ -15,6 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "placeholder", "dev", "development"}
 
 
+def default_base_url(host: str, port: int) -> str:
+    """The address people reach when the server listens on ``host:port`` (all interfaces → loopback)."""
+    if host in {"0.0.0.0", "::", ""}:
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FABRIQUE_", env_file=".env", extra="ignore")
 
@@ -23,6 +32,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str | None = None
     secret_key: str | None = None
+    # Unset: `fabrique serve` derives it from --host/--port (see app.cli._follow_port).
     base_url: str = "http://127.0.0.1:8000"
     default_locale: Literal["fr", "en"] = "fr"
     default_timezone: str = "Europe/Paris"

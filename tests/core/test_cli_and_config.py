@@ -81,3 +81,58 @@ def test_several_web_workers_without_redis_are_refused_with_the_reason(tmp_path)
              FABRIQUE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     assert r.returncode == 1
     assert "FABRIQUE_REDIS_URL" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_mailed_links_follow_the_served_port_unless_the_base_url_is_set(tmp_path):
+    """`PORT=8080 make run`: the password-reset link must point at the port being served."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FABRIQUE_")}
+    env.update(FABRIQUE_VAR_DIR=str(tmp_path), FABRIQUE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    for args in (["migrate"], ["createsuperuser", "--email", "ana@example.org", "--name", "Ana",
+                              "--password", "a long enough password"]):
+        subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, check=True, capture_output=True,
+                       timeout=60)
+    server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-access-log"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        r = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/password-reset", json={"email": "ana@example.org"})
+        assert r.status_code == 202
+        outbox = tmp_path / "outbox"
+        while not list(outbox.glob("*.eml")):
+            assert time.monotonic() < deadline + 30, "no e-mail was written"
+            time.sleep(0.2)
+        mail = next(outbox.glob("*.eml")).read_text()
+        assert f"http://127.0.0.1:{port}/reset-password/" in mail
+        assert "127.0.0.1:8000" not in mail
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_an_explicit_base_url_is_kept_whatever_the_port(monkeypatch):
+    from app import cli
+    from app.config import get_settings
+
+    monkeypatch.setenv("FABRIQUE_BASE_URL", "https://coworking.example.org")
+    get_settings.cache_clear()
+    try:
+        cli._follow_port(get_settings(), "0.0.0.0", 8080)
+        assert get_settings().base_url == "https://coworking.example.org"
+    finally:
+        get_settings.cache_clear()
