@@ -23,7 +23,7 @@ LINT_PATHS = $(wildcard app workers tests bench migrations)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv dev translations messages run test test-e2e chromium lint \
+.PHONY: help venv dev translations messages run test test-e2e chromium wrk lint \
 	bench-booking bench-calendar bench-floor clean distclean
 
 help:
@@ -99,6 +99,19 @@ chromium:
 		exit 1; \
 	fi
 
+# The benchmarks drive load with wrk from a separate process; install it like chromium.
+wrk:
+	@if command -v wrk >/dev/null 2>&1; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "wrk: installing the Debian package (the benchmarks' load generator)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }; \
+	else \
+		echo "wrk: the benchmarks need it. Install it as root:  sudo apt-get install -y wrk" >&2; \
+		exit 1; \
+	fi
+
 test-e2e: dev translations chromium
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
@@ -108,13 +121,13 @@ lint: dev
 # Run as modules from the repository root: `python bench/calendar.py` would put bench/ first on
 # sys.path, and bench/calendar.py would then shadow the standard library's `calendar` module
 # (imported by http.cookiejar, hence httpx), which crashes at import.
-bench-booking: dev
+bench-booking: dev wrk
 	$(BIN)/python -m bench.booking
 
-bench-calendar: dev
+bench-calendar: dev wrk
 	$(BIN)/python -m bench.calendar
 
-bench-floor: dev
+bench-floor: dev wrk
 	$(BIN)/python -m bench.floor
 
 # --- cleanup ---------------------------------------------------------------------------------------
