@@ -170,3 +170,12 @@ async def test_a_nul_character_in_a_lookup_is_a_client_error_on_every_database(c
     assert r.status_code in (202, 422), r.text  # 202 on SQLite (no such account), 422 on PostgreSQL
     if r.status_code == 422:
         assert r.json()["error"]["code"] == "invalid_text"
+
+
+async def test_account_page_shows_the_authorization_header_to_send(web):
+    """The `<token>` placeholder was swallowed as an HTML tag: "Authorization : Bearer ."."""
+    page = await web(await create_account())
+    for lang in ("fr", "en"):
+        page.client.cookies.set("fabrique_lang", lang)
+        html = (await page.get("/account")).text
+        assert "Bearer &lt;token&gt;." in html
