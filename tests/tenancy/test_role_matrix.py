@@ -246,3 +246,25 @@ def test_every_role_has_a_translated_label(role):
     with use_locale("fr"):
         assert role_label(role) != role.value
         assert role_plural(role) != role.value
+
+
+async def test_the_space_home_links_each_role_only_to_pages_it_may_open(world, web):
+    """Derived from the same table: whatever the home page and its menu offer a role opens for it."""
+    import re
+
+    a = world.a
+    accountant = await create_account("A Accountant", unique_email("a-accountant"))
+    await add_member(a.space, accountant, Role.accountant)
+    people = {**{r: a.accounts[r] for r in ("owner", "manager", "animator", "member")}, "accountant": accountant}
+    failures = []
+    for role, account in people.items():
+        browser = await web(account)
+        home = await browser.get(f"/s/{a.slug}")
+        assert home.status_code == 200, role
+        links = set(re.findall(r'href="(/s/' + re.escape(a.slug) + r'[^"#?]*)', home.text))
+        assert links, role
+        for link in sorted(links):
+            status = (await browser.get(link)).status_code
+            if status != 200:
+                failures.append(f"{role}: {link} → {status}")
+    assert not failures, "\n".join(failures)
