@@ -3,7 +3,7 @@
 #   make run            try it: SQLite + in-process jobs, demo space, http://127.0.0.1:$(PORT)
 #   make test           the test suite (SQLite unless FABRIQUE_TEST_DATABASE_URL is set)
 #   make test-e2e       browser tests (Playwright + Debian chromium)
-#   make lint           ruff
+#   make lint           ruff, import-linter (import cycles), mypy (types)
 #   make messages       extract strings and update the fr/en catalogs
 #
 # Extra pytest options: make test PYTEST_ARGS="-x -k booking"
@@ -115,8 +115,12 @@ wrk:
 test-e2e: dev translations chromium
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
+# ruff; import-linter (no cycles between the packages of app/, app.core imports no domain: the
+# contracts are in pyproject.toml); mypy (strict on app/core/ and the money code, pyproject.toml).
 lint: dev
 	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Run as modules from the repository root: `python bench/calendar.py` would put bench/ first on
 # sys.path, and bench/calendar.py would then shadow the standard library's `calendar` module

@@ -114,7 +114,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     from workers.settings import WorkerSettings, build_worker_settings
 
     # Explicit settings: the Redis URL is FABRIQUE_REDIS_URL, never arq's localhost default.
-    run_worker(WorkerSettings, **build_worker_settings(settings.redis_url))  # type: ignore[arg-type]
+    run_worker(WorkerSettings, **build_worker_settings(settings.redis_url))
 
 
 def cmd_demo(args: argparse.Namespace) -> None:

@@ -16,9 +16,10 @@ from app.account.models import Account
 from app.config import get_settings
 from app.core import db, jobs
 from app.core.errors import NotFound
+from app.core.permissions import Role
 from app.core.tenancy import set_scope
 from app.space import service as spaces
-from app.space.models import Role, Space, SpaceMember
+from app.space.models import Space, SpaceMember
 
 DEMO_SLUG = "fabrique-du-val"
 DEMO_PASSWORD = "demo-fabrique-2026"

@@ -1,5 +1,5 @@
 """Imports every domain's models so SQLModel.metadata is complete (Alembic, tests)."""
 
-from app.core.discovery import domain_modules
+from app.core.discovery import load_models
 
-MODELS = domain_modules("models")
+MODELS = load_models()

@@ -36,3 +36,12 @@ pytest_plugins = ["tests.fixtures.harness"]
 def pytest_report_header(config: pytest.Config) -> list[str]:
     db = TEST_DATABASE_URL.split("@")[-1] if "@" in TEST_DATABASE_URL else TEST_DATABASE_URL
     return [f"fabrique: database={db} redis={TEST_REDIS_URL or 'in-process jobs'}"]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last. Playwright's sync API keeps an event loop running in the main thread
+    for as long as its (session-wide) driver lives, and pytest-asyncio cannot run an async test while
+    another loop runs there: run first, the browser tests would fail every async test after them.
+    Run last, the driver stops before the async fixtures' teardown. The order is otherwise kept."""
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.path))

@@ -4,11 +4,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from app.core.schemas import Strict
+
 MAX_TOKEN_DAYS = 3650  # ten years: an API token's longest life
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class AccountCreate(Strict):

@@ -18,11 +18,23 @@ from app.account.errors import (
     WrongPassword,
 )
 from app.account.models import Account, ApiToken, AuthSession, LoginAttempt
-from app.audit.service import log_action
+from app.audit.service import audit_labels, log_action
 from app.config import get_settings
 from app.core import clock, security
 from app.core.errors import AccountSuspended, NotFound, TooManyRequests
+from app.core.i18n import _l
 from app.core.mail import queue_email
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "account.created": _l("Account created"),
+    "account.password_changed": _l("Password changed"),
+    "account.password_reset": _l("Password reset"),
+    "account.email_verified": _l("E-mail address verified"),
+    "account.deleted": _l("Account deleted"),
+    "token.created": _l("Access token created"),
+    "token.revoked": _l("Access token revoked"),
+})
 
 API_TOKEN_PREFIX = "fab_"
 
@@ -112,6 +124,7 @@ async def authenticate(email: str, password: str, *, ip: str) -> int:
         raise InvalidCredentials()
     if account.suspended_at is not None:
         raise AccountSuspended()
+    assert account.id is not None  # a stored account
     return account.id
 
 

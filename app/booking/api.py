@@ -10,9 +10,9 @@ from fastapi import Header, Query, status
 from fastapi.responses import JSONResponse, Response
 
 from app.booking import availability as avail
-from app.booking import hours, idempotency, repository, service
-from app.booking.deps import MAX_ID, BookingManage, ResourceManage, ValidBooking, ValidClosure, beneficiary
+from app.booking import hours, repository, service
 from app.booking.deps import BookingCreate as BookingCreateCtx
+from app.booking.deps import BookingManage, ValidBooking, ValidClosure, beneficiary
 from app.booking.models import Booking
 from app.booking.schemas import (
     AvailabilityRead,
@@ -35,10 +35,11 @@ from app.booking.schemas import (
     wall_time,
 )
 from app.booking.snapshot import snapshot_of
-from app.core import clock
+from app.core import clock, idempotency
+from app.core.schemas import MAX_ID
 from app.core.web import SessionDep, api_router
 from app.resource.service import get_resource
-from app.space.deps import SpaceView
+from app.space.deps import ResourceManage, SpaceView
 
 router = api_router(prefix="/api/v1/spaces/{slug}", tags=["bookings"])
 

@@ -170,14 +170,15 @@ async def availability(
         day += timedelta(days=1)
     out = []
     for resource in resources:
-        mine = by_resource.get(resource.id, [])  # type: ignore[arg-type]
-        its_blocks = blocks_by_resource.get(resource.id, [])  # type: ignore[arg-type]
+        mine = by_resource.get(resource.id, [])
+        its_blocks = blocks_by_resource.get(resource.id, [])
         unit, step, capacity = resource.unit, resource.granularity_minutes, resource.capacity
         buffer = timedelta(minutes=resource.buffer_minutes)
         # The held intervals, swept in slot order (inlined: this loop runs once per slot).
         held = [(b.starts_at, b.blocked_until, (b.starts_at, b.ends_at, b.blocked_until)) for b in mine]
-        n_held, i, active = len(held), 0, []
-        last: tuple[datetime, datetime] | None = None
+        n_held, i = len(held), 0
+        active: list[tuple[datetime, datetime, tuple[datetime, datetime, datetime]]] = []
+        previous: tuple[datetime, datetime] | None = None  # the last cell swept
         own = _Sweep([(b.starts_at, b.ends_at, None) for b in mine
                       if account_id is not None and b.account_id == account_id])
         blocked = _Sweep(sorted(((bl.starts_at, bl.ends_at, None) for bl in its_blocks), key=lambda x: x[0]))
@@ -188,13 +189,13 @@ async def availability(
                 days.append(DayAvailability(day, is_open, closure_label, []))
                 continue
             if key not in cells:
-                cells[key] = rules.snap_to_unit(day, unit, cal, granularity_minutes=step)  # type: ignore[arg-type]
+                cells[key] = rules.snap_to_unit(day, unit, cal, granularity_minutes=step)
             slots = []
-            for a, b in cells[key]:
-                until = b + buffer
-                if last is not None and (a < last[0] or until < last[1]):
+            for a, z in cells[key]:  # a cell from a to z
+                until = z + buffer
+                if previous is not None and (a < previous[0] or until < previous[1]):
                     i, active = 0, []  # not in order: start the sweep again
-                last = (a, until)
+                previous = (a, until)
                 while i < n_held and held[i][0] < until:
                     active.append(held[i])
                     i += 1
@@ -206,13 +207,13 @@ async def availability(
                     free = 0
                 else:
                     free = max(capacity - taken(a, until, [x[2] for x in active]), 0)
-                if blocked.items and blocked.meeting(a, b):
+                if blocked.items and blocked.meeting(a, z):
                     state = "blocked"
                 elif a < now:
                     state = "past"
                 else:
                     state = "free" if free > 0 else "full"
-                slots.append(Slot(a, b, free, state, bool(own.items) and bool(own.meeting(a, b))))
+                slots.append(Slot(a, z, free, state, bool(own.items) and bool(own.meeting(a, z))))
             days.append(DayAvailability(day, is_open, closure_label, slots))
         visible = [b for b in mine if b.starts_at < end and b.ends_at > start]
         out.append(ResourceAvailability(resource, days, visible, its_blocks))
@@ -257,7 +258,7 @@ async def availability_json(
     check_range(first, last)
     snap = await snapshot_of(session, space)
     resources = [snap.resource(resource_id)] if resource_id else list(snap.ordered)
-    counter = await jobs.counter("bookings", space.id)  # type: ignore[arg-type]
+    counter = await jobs.counter("bookings", space.id)
     key = (snap.key, first, last, resource_id, with_slots, staff)
     now = clock.now()
     answer = _answers.get(key)

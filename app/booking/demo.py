@@ -6,17 +6,19 @@ bookings are added only to a space that has none.
 from __future__ import annotations
 
 import random
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import func, select
 
+from app.account.models import Account
 from app.booking import hours, rules, service
 from app.booking.models import Booking, BookingSettings, BookingSource
 from app.core import clock
 from app.core.errors import FabriqueError
 from app.demo import DemoContext, demo_step
 from app.resource.models import Resource
+from app.space.models import SpaceMember
 
 RESOURCES = [
     dict(name="Grande table", kind="hot_desk", unit="day", capacity=6, price_member_cents=1200,
@@ -87,7 +89,7 @@ async def _bookings(ctx: DemoContext, resources: dict[str, Resource]) -> None:
         day = today + timedelta(days=offset)
         if not cal.is_open_on(day):
             continue
-        wanted: list[tuple[Resource, object, object, list]] = []
+        wanted: list[tuple[Resource, datetime, datetime, list[tuple[Account, SpaceMember]]]] = []
         for _ in range(rnd.randint(2, 5)):
             wanted.append((resources["Grande table"], *rules.day_interval(day, cal), people))
         for name in ("Salle Lumière", "Salle du Jardin", "Découpe laser"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from app.account.models import Account
 from app.booking import hours, repository
@@ -16,6 +16,7 @@ from app.booking.errors import NotForOthers
 from app.booking.models import Booking, Closure
 from app.core.errors import NotFound
 from app.core.permissions import Perm
+from app.core.schemas import IdPath
 from app.core.web import SessionDep
 from app.space import service as spaces
 from app.space.deps import SpaceContext, SpaceView, space_access
@@ -23,10 +24,6 @@ from app.space.models import SpaceMember
 
 BookingCreate = Annotated[SpaceContext, Depends(space_access(Perm.booking_create))]
 BookingManage = Annotated[SpaceContext, Depends(space_access(Perm.booking_manage))]
-ResourceManage = Annotated[SpaceContext, Depends(space_access(Perm.resource_manage))]
-# Ids beyond a 32-bit integer cannot exist, and SQLite would fail on them rather than find nothing.
-MAX_ID = 2**31 - 1
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 async def valid_booking(booking_id: IdPath, ctx: SpaceView, session: SessionDep) -> Booking:

@@ -234,11 +234,6 @@ class SeriesConflict(Conflict):
         super().__init__(self.none_free_message if none_free else None, extra={"occurrences": listed}, **kwargs)
 
 
-class IdempotencyKeyReused(ValidationFailed):
-    code = "idempotency_key_reused"
-    message = N_("This Idempotency-Key was already used for a different request.")
-
-
 class NotForOthers(PermissionDenied):
     code = "not_for_others"
     message = N_("Only the team can book on behalf of another member.")

@@ -14,15 +14,23 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.audit.service import log_action
+from app.audit.service import audit_labels, log_action
 from app.booking import rules
 from app.booking.errors import N_
 from app.booking.models import BookingSettings, Closure, OpeningHours
-from app.booking.text import clean_text
 from app.core.clock import now
 from app.core.errors import NotFound, ValidationFailed
+from app.core.i18n import _l
 from app.core.tenancy import require_scope
+from app.core.text import clean_text
 from app.space.models import Space
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "booking.hours_changed": _l("Opening hours changed"),
+    "booking.closure_added": _l("Closure added"),
+    "booking.closure_removed": _l("Closure removed"),
+})
 
 DEFAULT_HOURS: dict[int, tuple[tuple[time, time], ...]] = {d: ((time(9), time(18)),) for d in range(5)}
 DEFAULT_BOUNDARY = time(13, 0)
@@ -83,7 +91,7 @@ async def save_hours(
     except ValueError as exc:
         raise ValidationFailed(N_("These opening hours are not valid: each interval must close after it opens "
                                   "and intervals must not overlap."), code="invalid_opening_hours") from exc
-    await session.exec(delete(OpeningHours).where(col(OpeningHours.space_id) == space.id))  # type: ignore[call-overload]
+    await session.exec(delete(OpeningHours).where(col(OpeningHours.space_id) == space.id))
     for weekday, intervals in opening.days.items():
         for opens, closes in intervals:
             session.add(OpeningHours(weekday=weekday, opens=opens, closes=closes))

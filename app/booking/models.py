@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.clock import now
@@ -135,18 +134,3 @@ class Booking(SpaceScoped, table=True):
     @property
     def is_active(self) -> bool:
         return self.status == BookingStatus.confirmed
-
-
-class IdempotencyKey(SpaceScoped, table=True):
-    """The first successful response to a request sent with an ``Idempotency-Key`` header."""
-
-    __tablename__ = "idempotency_key"
-    __table_args__ = (UniqueConstraint("space_id", "account_id", "key", name="uq_idempotency_key"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
-    key: str = Field(max_length=255)
-    request_hash: str = Field(max_length=64)
-    status_code: int
-    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=now)

@@ -15,9 +15,9 @@ from typing import Any
 
 from app.account.models import Account
 from app.booking.models import Booking
-from app.calendar.ics import make_uid
 from app.config import get_settings
 from app.core import clock
+from app.core.ics import make_uid
 from app.core.mail import queue_email
 from app.resource.models import Resource
 from app.space.models import Space

@@ -259,7 +259,7 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
     rows = await avail.availability(session, ctx.space, first=days[0], last=days[-1], resources=resources,
                                     with_slots=False)  # timelines need no slots
     lo, hi = avail.local_bounds(days[0], days[-1], ctx.space.timezone)
-    bookings = await repository.bookings_between(session, lo, hi, resource_ids=[r.id for r in resources],
+    bookings = await repository.bookings_between(session, lo, hi, resource_ids=[r.id for r in resources],  # type: ignore[misc]
                                                   include_cancelled=True)
     # Who booked: for the timelines and for the list below, cancelled bookings included.
     names = {a.id: a.name for a in (await repository.accounts_by_id(

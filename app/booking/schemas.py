@@ -10,52 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.account.schemas import Strict
 from app.booking.models import Booking
+from app.core.schemas import IsoDate, IsoDatetime, Strict
 
-YEARS = range(2000, 2201)  # far enough; and no arithmetic near datetime.max can overflow
-
-
-def _in_range(value: date) -> None:
-    if value.year not in YEARS:
-        raise PydanticCustomError("date_range", "A date between the years 2000 and 2200 is expected.")
-
-
-def _iso_datetime(value: Any) -> Any:
-    parsed = None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    if parsed is None:
-        raise PydanticCustomError("datetime_parsing", "A date and time is expected (ISO 8601).")
-    _in_range(parsed)
-    return parsed
-
-
-def _iso_date(value: Any) -> Any:
-    parsed = None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    if parsed is None:
-        raise PydanticCustomError("date_parsing", "A date is expected (YYYY-MM-DD).")
-    _in_range(parsed)
-    return parsed
-
-
-IsoDatetime = Annotated[datetime, BeforeValidator(_iso_datetime)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Id = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
 
 

@@ -14,6 +14,7 @@ Entry points for other domains:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.audit.service import log_action
+from app.audit.service import audit_labels, log_action
 from app.booking import notify, repository, rules
 from app.booking.errors import (
     BookingConflict,
@@ -35,13 +36,37 @@ from app.booking.errors import (
 from app.booking.hours import load_calendar
 from app.booking.models import Booking, BookingSeries, BookingSource, BookingStatus
 from app.booking.snapshot import snapshot_of
-from app.booking.text import clean_text
-from app.calendar import hooks as calendar_hooks
 from app.core import clock
 from app.core.errors import FabriqueError
+from app.core.i18n import _l
+from app.core.text import clean_text
 from app.resource.models import Resource
 from app.resource.service import blocks_between
 from app.space.models import Space, SpaceMember
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "booking.created": _l("Booking made"),
+    "booking.cancelled": _l("Booking cancelled"),
+    "booking.moved": _l("Booking moved"),
+    "booking.series_created": _l("Weekly booking made"),
+})
+
+# Other domains act on a booking's change (calendar: the CalDAV copy) by registering here, so the
+# booking code does not import them: ``@on_booking_changed async def f(session, space, booking)``.
+BookingListener = Callable[[AsyncSession, Space, Booking], Awaitable[None]]
+_LISTENERS: list[BookingListener] = []
+
+
+def on_booking_changed(fn: BookingListener) -> BookingListener:
+    _LISTENERS.append(fn)
+    return fn
+
+
+async def _booking_changed(session: AsyncSession, space: Space, booking: Booking) -> None:
+    """Called after a booking was created, moved (to another resource too) or cancelled, once flushed."""
+    for listener in _LISTENERS:
+        await listener(session, space, booking)
 
 Held = tuple[datetime, datetime, datetime]  # starts_at, ends_at, blocked_until
 
@@ -67,7 +92,7 @@ class Quote:
 
 
 def _price(resource: Resource, starts_at: datetime, ends_at: datetime, cal: rules.SpaceCalendar, cents: int) -> int:
-    return rules.price_for(starts_at, ends_at, unit=resource.unit, price_cents=cents, cal=cal)  # type: ignore[arg-type]
+    return rules.price_for(starts_at, ends_at, unit=resource.unit, price_cents=cents, cal=cal)
 
 
 def make_quote(
@@ -155,9 +180,9 @@ async def _check_blocks(
 ) -> None:
     snap = await snapshot_of(session, space)
     if snap.covers(starts_at):
-        blocks = snap.blocks_between([resource.id], starts_at, ends_at)  # type: ignore[list-item]
+        blocks = snap.blocks_between([resource.id], starts_at, ends_at)
     else:
-        blocks = await blocks_between(session, [resource.id], starts_at, ends_at)  # type: ignore[list-item]
+        blocks = await blocks_between(session, [resource.id], starts_at, ends_at)
     if blocks:
         raise ResourceBlocked(starts_at=blocks[0].starts_at, ends_at=blocks[0].ends_at)
 
@@ -201,9 +226,9 @@ async def _guard(
         # A moved booking is already changed in the session: no autoflush before the check has run.
         with session.no_autoflush:
             if resource.capacity > 1:
-                await repository.lock_resource(session, resource.id)  # type: ignore[arg-type]
+                await repository.lock_resource(session, resource.id)
             held = await repository.overlapping(
-                session, resource.id, booking.starts_at, booking.blocked_until, exclude_id=exclude_id  # type: ignore[arg-type]
+                session, resource.id, booking.starts_at, booking.blocked_until, exclude_id=exclude_id
             )
         window = full_window(booking.starts_at, booking.blocked_until, held, resource.capacity)
         if window is not None:
@@ -218,7 +243,7 @@ async def _guard(
             raise
         # The guard refused the row: a booking the check did not run for, or lost a race against.
         _space_id, resource_id, starts_at, ends_at, blocked_until = ids
-        found = await repository.conflict_after_refusal(session, resource_id, starts_at, blocked_until)  # type: ignore[arg-type]
+        found = await repository.conflict_after_refusal(session, resource_id, starts_at, blocked_until)
         start, end = found or (starts_at, ends_at)
         raise BookingConflict(starts_at=start, ends_at=end) from None
 
@@ -235,7 +260,7 @@ async def quote(
     starts_at, ends_at, cal = await _check(session, space, resource, member, starts_at, ends_at,
                                            is_staff=is_staff, now=now)
     until = held_until(resource, ends_at)
-    held = await repository.overlapping(session, resource.id, starts_at, until, exclude_id=exclude_id)  # type: ignore[arg-type]
+    held = await repository.overlapping(session, resource.id, starts_at, until, exclude_id=exclude_id)
     window = full_window(starts_at, until, held, resource.capacity)
     if window is not None:
         raise BookingConflict(starts_at=window[0], ends_at=window[1])
@@ -281,7 +306,7 @@ async def book(
     log_action(session, "booking.created", space_id=space.id, actor_id=actor.id, obj=booking,
                resource_id=resource.id, account_id=account.id, starts_at=starts_at.isoformat(),
                ends_at=ends_at.isoformat(), on_behalf=on_behalf)
-    await calendar_hooks.booking_changed(session, space, booking)
+    await _booking_changed(session, space, booking)
     if notify_member:
         notify.booking_confirmed(session, space, resource, booking, account)
     return booking
@@ -312,7 +337,7 @@ async def book_for_event(
     await _guard(session, space, resource, booking)
     log_action(session, "booking.created", space_id=space.id, actor_id=actor.id if actor else None,
                obj=booking, resource_id=resource.id, event_id=event_id, starts_at=starts_at.isoformat())
-    await calendar_hooks.booking_changed(session, space, booking)
+    await _booking_changed(session, space, booking)
     return booking
 
 
@@ -328,7 +353,7 @@ async def release_event_bookings(session: AsyncSession, *, space: Space, event_i
         count += 1
     await session.flush()
     for booking in released:
-        await calendar_hooks.booking_changed(session, space, booking)
+        await _booking_changed(session, space, booking)
     return count
 
 
@@ -370,7 +395,7 @@ async def cancel_booking(
     log_action(session, "booking.cancelled", space_id=space.id, actor_id=actor.id, obj=booking,
                resource_id=resource.id, reason=booking.cancel_reason, late=booking.late_cancel_charged,
                by_staff=as_staff and actor.id != booking.account_id)
-    await calendar_hooks.booking_changed(session, space, booking)
+    await _booking_changed(session, space, booking)
     if booking.account_id is not None:
         account = await session.get(Account, booking.account_id)
         if account is not None:
@@ -430,7 +455,7 @@ async def move_booking(
     log_action(session, "booking.moved", space_id=space.id, actor_id=actor.id, obj=booking,
                from_resource_id=before[0], from_starts_at=before[1].isoformat(), to_resource_id=target.id,
                to_starts_at=starts_at.isoformat(), reason=clean_text(reason, 500))
-    await calendar_hooks.booking_changed(session, space, booking)
+    await _booking_changed(session, space, booking)
     if booking.account_id is not None:
         account = await session.get(Account, booking.account_id)
         if account is not None:
@@ -490,9 +515,9 @@ async def plan_series(
     cal = await load_calendar(session, space)
     now = clock.now()
     first, last = intervals[0][0], held_until(resource, intervals[-1][1])
-    existing = await repository.bookings_between(session, first, last, resource_ids=[resource.id], held=True)  # type: ignore[list-item]
+    existing = await repository.bookings_between(session, first, last, resource_ids=[resource.id], held=True)
     held = [(b.starts_at, b.ends_at, b.blocked_until) for b in existing]
-    blocks = await blocks_between(session, [resource.id], first, last)  # type: ignore[list-item]
+    blocks = await blocks_between(session, [resource.id], first, last)
     plan = SeriesPlan()
     for start, end in intervals:
         try:

@@ -21,6 +21,7 @@ read their rules, names and prices; to change a resource, load it with
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -39,7 +40,24 @@ MAX_SPACES = 512                    # snapshots kept per process (least recently
 BLOCKS_FROM = timedelta(days=1)     # blocks that ended before (load time - this) are not kept
 
 _T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[[AsyncSession], Awaitable[bool]])
 _cache: OrderedDict[int, Snapshot] = OrderedDict()
+_FACTS: dict[str, Callable[[AsyncSession], Awaitable[bool]]] = {}
+
+
+def snapshot_fact(name: str) -> Callable[[_F], _F]:
+    """Register ``async def f(session) -> bool``, run in the space's scope when a snapshot loads.
+
+    For facts about configuration tables of other domains (marked ``@space_config``, so that a
+    change to them makes a new snapshot): the domain that owns the table registers the query, and
+    the booking code reads ``snapshot.facts[name]`` without importing that domain.
+    """
+
+    def register(fn: _F) -> _F:
+        _FACTS[name] = fn
+        return fn
+
+    return register
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +68,9 @@ class Snapshot:
     ordered: tuple[Resource, ...]   # not archived, in the order lists show them
     blocks: dict[int, tuple[ResourceBlock, ...]]  # resource id -> blocks ending after blocks_from
     blocks_from: datetime
-    pushes_to_caldav: bool
+    # Facts that other domains keep here so the booking path asks no query for them, by name
+    # (``snapshot_fact``): e.g. "pushes_to_caldav", whether the space writes bookings to CalDAV.
+    facts: dict[str, bool]
     # Resources holding confirmed shared (non-exclusive) bookings that end after load time: booked
     # while the resource had several places. The database guard does not see those rows.
     shared_ahead: frozenset[int]
@@ -88,13 +108,13 @@ async def snapshot_of(session: AsyncSession, space: Space) -> Snapshot:
         session.info[CONFIG_LOCAL_KEY] = ((space.id, dirty), snap)
         return snap
     key = _key(space)
-    found = _cache.get(space.id)  # type: ignore[arg-type]
+    found = _cache.get(space.id)
     if found is not None and found.key == key:
-        _cache.move_to_end(space.id)  # type: ignore[arg-type]
+        _cache.move_to_end(space.id)
         return found
     snap = await _load(session, space)
-    _cache[space.id] = snap  # type: ignore[index]
-    _cache.move_to_end(space.id)  # type: ignore[arg-type]
+    _cache[space.id] = snap
+    _cache.move_to_end(space.id)
     while len(_cache) > MAX_SPACES:
         _cache.popitem(last=False)
     return snap
@@ -104,7 +124,7 @@ async def _copies(session: AsyncSession, model: type[_T], *where: Any, order_by:
     """Rows as new objects that belong to no session: selected column by column, so that the
     session's own instances (which a caller may be changing) are neither returned nor detached."""
     columns = [getattr(model, c.key) for c in model.__table__.columns]  # type: ignore[attr-defined]
-    rows = (await session.exec(select(*columns).where(*where).order_by(*order_by))).all()  # type: ignore[call-overload]
+    rows = (await session.exec(select(*columns).where(*where).order_by(*order_by))).all()
     return [model(**row._mapping) for row in rows]
 
 
@@ -116,7 +136,6 @@ def clear() -> None:
 async def _load(session: AsyncSession, space: Space) -> Snapshot:
     from app.booking import hours
     from app.booking.models import Booking, BookingStatus
-    from app.calendar.models import CaldavTarget
 
     require_scope(session)
     settings = await hours.get_settings_row(session)
@@ -130,7 +149,7 @@ async def _load(session: AsyncSession, space: Space) -> Snapshot:
     blocks_from = clock.now() - BLOCKS_FROM
     block_rows = await _copies(session, ResourceBlock, col(ResourceBlock.ends_at) > blocks_from,
                                order_by=(ResourceBlock.starts_at, ResourceBlock.id))
-    caldav = (await session.exec(select(col(CaldavTarget.id)).limit(1))).first() is not None
+    facts = {name: await fact(session) for name, fact in _FACTS.items()}
     shared = (await session.exec(select(col(Booking.resource_id)).distinct().where(
         col(Booking.exclusive).is_(False), col(Booking.status) == BookingStatus.confirmed,
         col(Booking.blocked_until) > clock.now()))).all()
@@ -141,5 +160,5 @@ async def _load(session: AsyncSession, space: Space) -> Snapshot:
         key=_key(space), calendar=calendar, resources={r.id: r for r in resources if r.id is not None},
         ordered=tuple(r for r in resources if not r.is_archived),
         blocks={rid: tuple(bs) for rid, bs in blocks.items()}, blocks_from=blocks_from,
-        pushes_to_caldav=caldav, shared_ahead=frozenset(shared),
+        facts=facts, shared_ahead=frozenset(shared),
     )

@@ -117,7 +117,7 @@ def durations(resource, step_limit: int = 12) -> list[int]:
     step = resource.granularity_minutes
     lo = resource.min_minutes or step
     hi = resource.max_minutes or max(lo, 8 * 60)
-    values = []
+    values: list[int] = []
     minutes = -(-lo // step) * step
     while minutes <= hi and len(values) < 4 * step_limit:
         values.append(minutes)

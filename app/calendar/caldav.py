@@ -9,8 +9,6 @@ outcome in a short one afterwards.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,24 +16,28 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from cryptography.fernet import Fernet, InvalidToken
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.audit.service import log_action
+from app.audit.service import audit_labels, log_action
 from app.booking.models import Booking, BookingSource, BookingStatus
-from app.calendar import ics
 from app.calendar.feeds import booking_item
 from app.calendar.fetch import CalendarURLError, normalise_calendar_url
 from app.calendar.models import CaldavObject, CaldavTarget
-from app.config import get_settings
-from app.core import clock, db, i18n, jobs
+from app.core import clock, db, i18n, ics, jobs
+from app.core.crypto import decrypt_secret, encrypt_secret
 from app.core.errors import ValidationFailed
-from app.core.i18n import N_, _
+from app.core.i18n import N_, _, _l
 from app.core.tenancy import require_scope
 from app.resource.models import Resource
 from app.space.models import Space
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "calendar.caldav_saved": _l("Writing bookings to a CalDAV calendar set up"),
+    "calendar.caldav_removed": _l("Writing bookings to CalDAV stopped"),
+})
 
 log = logging.getLogger("fabrique.calendar")
 
@@ -61,25 +63,8 @@ def error_message(target: CaldavTarget) -> str | None:
 
 
 # -- the password at rest -----------------------------------------------------------------------
-
-
-def _fernet() -> Fernet:
-    secret = get_settings().resolved_secret_key().encode()
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"fabrique-caldav-password:" + secret).digest()))
-
-
-def encrypt_password(password: str) -> str:
-    return _fernet().encrypt(password.encode()).decode() if password else ""
-
-
-def decrypt_password(token: str) -> str | None:
-    """The stored password, or None when it was encrypted under another secret key."""
-    if not token:
-        return ""
-    try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:
-        return None
+# Encrypted with app.core.crypto under its own purpose (the key used since the first release).
+PASSWORD_PURPOSE = "caldav-password"
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -111,13 +96,13 @@ async def save_target(
                                code="invalid_caldav_url") from exc
     if not normalised.endswith("/"):
         normalised += "/"
-    target = await get_target(session, resource.id)  # type: ignore[arg-type]
+    target = await get_target(session, resource.id)
     if target is None:
         target = CaldavTarget(resource_id=resource.id, url=normalised, created_at=clock.now())
     target.url = normalised[:2000]
     target.username = (username or "").strip()[:200]
     if password:
-        target.password_encrypted = encrypt_password(password)
+        target.password_encrypted = encrypt_secret(PASSWORD_PURPOSE, password)
     target.show_names, target.enabled = show_names, enabled
     target.last_error = None
     target.updated_at = clock.now()
@@ -163,7 +148,7 @@ def object_href(target: CaldavTarget, uid: str) -> str:
 
 
 def _auth(target: CaldavTarget) -> tuple[str, str] | None | bool:
-    password = decrypt_password(target.password_encrypted)
+    password = decrypt_secret(PASSWORD_PURPOSE, target.password_encrypted)
     if password is None:
         return False
     return (target.username, password) if target.username else None
@@ -173,11 +158,11 @@ async def _send(client: httpx.AsyncClient, write: _Write) -> tuple[str | None, s
     """Send one PUT or DELETE; returns (etag, error code)."""
     try:
         if write.body is None:
-            r = await client.delete(write.href, auth=write.auth or httpx.USE_CLIENT_DEFAULT)  # type: ignore[arg-type]
+            r = await client.delete(write.href, auth=write.auth or httpx.USE_CLIENT_DEFAULT)
             if r.status_code in (200, 204, 404, 410):
                 return None, None
         else:
-            r = await client.put(write.href, content=write.body, auth=write.auth or httpx.USE_CLIENT_DEFAULT,  # type: ignore[arg-type]
+            r = await client.put(write.href, content=write.body, auth=write.auth or httpx.USE_CLIENT_DEFAULT,
                                  headers={"Content-Type": "text/calendar; charset=utf-8"})
             if r.status_code in (200, 201, 204):
                 return r.headers.get("ETag"), None
@@ -209,7 +194,7 @@ async def push_booking(space_id: int, booking_id: int, *, client: httpx.AsyncCli
         for obj, where in placed:
             if wanted is None or where.id != wanted.id:
                 auth = _auth(where)
-                writes.append(_Write(where.id, where.url, auth or None, None, obj.href))  # type: ignore[arg-type]
+                writes.append(_Write(where.id, where.url, auth or None, None, obj.href))
         if wanted is not None:
             auth = _auth(wanted)
             if auth is False:
@@ -218,7 +203,7 @@ async def push_booking(space_id: int, booking_id: int, *, client: httpx.AsyncCli
             resource = (await session.exec(select(Resource).where(Resource.id == booking.resource_id))).one()
             body = await _object_body(session, space, booking, resource, show_names=wanted.show_names)
             uid = ics.make_uid("booking", booking.id, space.slug)
-            writes.append(_Write(wanted.id, wanted.url, auth, body, object_href(wanted, uid),  # type: ignore[arg-type]
+            writes.append(_Write(wanted.id, wanted.url, auth, body, object_href(wanted, uid),
                                  booking.sequence))
     if not writes:
         return 0
@@ -274,8 +259,8 @@ async def _record(space_id: int, errors: dict[int, str], done: list[tuple[_Write
         ids = {w.target_id for w, _etag in done} | set(errors)
         for target in (await session.exec(select(CaldavTarget).where(col(CaldavTarget.id).in_(ids)))).all():
             if target.id in errors:
-                target.last_error, target.last_error_at = errors[target.id], now  # type: ignore[index]
-                log.warning("caldav push booking=%s target=%s error=%s", booking_id, target.id, errors[target.id])  # type: ignore[index]
+                target.last_error, target.last_error_at = errors[target.id], now
+                log.warning("caldav push booking=%s target=%s error=%s", booking_id, target.id, errors[target.id])
             else:
                 target.last_error, target.last_success_at = None, now
             session.add(target)
@@ -289,4 +274,4 @@ async def bookings_to_sync(session: AsyncSession, resource_id: int, now: datetim
     target = await get_target(session, resource_id)
     placed = [] if target is None else (await session.exec(
         select(CaldavObject.booking_id).where(CaldavObject.target_id == target.id))).all()
-    return sorted(set(upcoming) | set(placed))  # type: ignore[arg-type]
+    return sorted(set(upcoming) | set(placed))

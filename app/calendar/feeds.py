@@ -26,18 +26,24 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.audit.service import log_action
+from app.audit.service import audit_labels, log_action
 from app.booking.models import Booking, BookingSource, BookingStatus
-from app.calendar import ics
 from app.calendar.models import CalendarFeed, FeedKind
 from app.config import get_settings
-from app.core import clock, i18n
-from app.core.i18n import _
+from app.core import clock, i18n, ics
+from app.core.i18n import _, _l
+from app.core.markdown import render_markdown
 from app.core.tenancy import all_spaces, require_scope, set_scope
-from app.event.markdown import render_markdown
+from app.event.calendar import registration_sequence
 from app.event.models import Event, EventStatus, Registration, RegistrationStatus, Visibility
 from app.resource.models import Resource
 from app.space.models import Space
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "calendar.feed_created": _l("Calendar feed link created"),
+    "calendar.feed_revoked": _l("Calendar feed link revoked"),
+})
 
 # How long cancelled items stay in a feed (STATUS:CANCELLED), so that subscribed clients drop them.
 CANCELLED_KEPT = timedelta(days=30)
@@ -99,7 +105,7 @@ async def current_resource_feeds(session: AsyncSession, kind: FeedKind) -> dict[
     )
     found: dict[int, CalendarFeed] = {}
     for feed in (await session.exec(stmt.order_by(col(CalendarFeed.id).desc()))).all():
-        found.setdefault(feed.resource_id, feed)  # type: ignore[arg-type]  # the newest one, as current_feed
+        found.setdefault(feed.resource_id, feed)  # the newest one, as current_feed
     return found
 
 
@@ -166,17 +172,6 @@ class FeedContent:
     public: bool = False
 
 
-def registration_sequence(event: Event, reg: Registration, *, cancelled: bool) -> int:
-    """SEQUENCE of an event as one registrant's calendar holds it; grows with every message they get.
-
-    The event's own sequence grows with each change told to everyone; ``reg.seq`` grows each time
-    the person (re-)registers; the last term orders the cancellation of a registration after the
-    registration it cancels. So register → cancel → register again → event moved never repeats a
-    number.
-    """
-    return event.sequence + 2 * reg.seq + (1 if cancelled else 0)
-
-
 def _kept(status_cancelled: bool, cancelled_at: datetime | None, now: datetime) -> bool:
     return not status_cancelled or (cancelled_at is not None and cancelled_at >= now - CANCELLED_KEPT)
 
@@ -220,7 +215,7 @@ def event_item(space: Space, event: Any, *, url: str | None) -> ics.FeedItem:
 
 
 async def _bookings(session: AsyncSession, now: datetime, **where: Any) -> list[Any]:
-    stmt = select(*_BOOKING_COLUMNS).where(
+    stmt = select(*_BOOKING_COLUMNS).where(  # type: ignore[call-overload]
         col(Booking.ends_at) >= now - PAST_KEPT,
         or_(Booking.status == BookingStatus.confirmed, col(Booking.cancelled_at) >= now - CANCELLED_KEPT),
     )
@@ -239,7 +234,7 @@ async def member_content(session: AsyncSession, space: Space, account: Account, 
     items = [booking_item(space, b, resources[b.resource_id])
              for b in await _bookings(session, now, account_id=account.id)]
     rows = (await session.exec(
-        select(Registration.status, Registration.seq, Registration.created_at, Registration.confirmed_at,
+        select(Registration.status, Registration.seq, Registration.created_at, Registration.confirmed_at,  # type: ignore[call-overload]
                Registration.cancelled_at, *_EVENT_COLUMNS).join(Event, col(Event.id) == Registration.event_id).where(
             Registration.account_id == account.id,
             col(Event.status).in_([EventStatus.published, EventStatus.cancelled]),
@@ -257,7 +252,7 @@ async def member_content(session: AsyncSession, space: Space, account: Account, 
         changed = [t for t in (event.updated_at, reg_created, reg_confirmed, reg_cancelled_at) if t]
         item = event_item(space, event, url=f"{_base()}/s/{space.slug}/events/{event.id}")
         items.append(dataclasses.replace(
-            item, sequence=registration_sequence(event, SimpleNamespace(seq=reg_seq), cancelled=reg_cancelled),  # type: ignore[arg-type]
+            item, sequence=registration_sequence(event, SimpleNamespace(seq=reg_seq), cancelled=reg_cancelled),
             status="CANCELLED" if cancelled else "CONFIRMED", last_modified=max(changed),
         ))
     with i18n.use_locale(account.locale or space.locale):
@@ -294,13 +289,13 @@ async def resource_content(
 
 async def events_content(session: AsyncSession, space: Space, now: datetime) -> FeedContent:
     """The space's public events (members-only events are not in it: the URL is meant to be shared)."""
-    events = (await session.exec(select(*_EVENT_COLUMNS).where(
+    events = (await session.exec(select(*_EVENT_COLUMNS).where(  # type: ignore[call-overload]
         Event.visibility == Visibility.public, col(Event.ends_at) >= now - PAST_KEPT,
         or_(Event.status == EventStatus.published,
-            (Event.status == EventStatus.cancelled) & (col(Event.cancelled_at) >= now - CANCELLED_KEPT)),
+            (Event.status == EventStatus.cancelled) & (col(Event.cancelled_at) >= now - CANCELLED_KEPT)),  # type: ignore[operator]
     ))).all()
     base = _base()
-    items = [event_item(space, e, url=f"{base}/p/{space.slug}/events/{e.id}") for e in events]
+    items = [event_item(space, e, url=f"{base}/p/{space.slug}/events/{e.id}") for e in events]  # type: ignore[attr-defined]
     with i18n.use_locale(space.locale):
         name = _("%(space)s: events", space=space.name)
     return FeedContent(name=name, items=items, public=True)
@@ -345,7 +340,7 @@ async def _fingerprint(session: AsyncSession, feed: CalendarFeed, owner: Any, no
         parts += (await session.exec(select(func.count(), func.max(Event.updated_at)).select_from(Event).where(
             Event.visibility == Visibility.public, col(Event.ends_at) >= now - PAST_KEPT,
             or_(Event.status == EventStatus.published,
-                (Event.status == EventStatus.cancelled) & (col(Event.cancelled_at) >= now - CANCELLED_KEPT)),
+                (Event.status == EventStatus.cancelled) & (col(Event.cancelled_at) >= now - CANCELLED_KEPT)),  # type: ignore[operator]
         ))).one()
         return tuple(parts)
     if isinstance(owner, Resource):
@@ -356,7 +351,7 @@ async def _fingerprint(session: AsyncSession, feed: CalendarFeed, owner: Any, no
     parts += [owner.name, owner.locale]
     parts += (await session.exec(select(func.count(), func.max(Booking.updated_at)).select_from(Booking).where(
         Booking.account_id == owner.id, *booking_filter))).one()
-    parts += (await session.exec(select(
+    parts += (await session.exec(select(  # type: ignore[call-overload]
         func.count(), func.max(Event.updated_at), func.max(Registration.created_at),
         func.max(Registration.confirmed_at), func.max(Registration.cancelled_at),
     ).select_from(Registration).join(Event, col(Event.id) == Registration.event_id).where(
@@ -421,14 +416,14 @@ async def rendered_feed(session: AsyncSession, feed: CalendarFeed, space: Space,
     if feed.kind != FeedKind.events and owner is None:
         return None
     key = (await _fingerprint(session, feed, owner, now), space.name, space.timezone, space.locale, space.slug)
-    hit = _RENDERED.get(feed.id)  # type: ignore[arg-type]
+    hit = _RENDERED.get(feed.id)
     if hit is not None and hit[0] == key and hit[1] > time.monotonic():
         return hit[2]
     content = await _content(session, feed, space, owner, now)
     if content is None:
         return None
     rendered = render_feed(space, content)
-    _RENDERED[feed.id] = (key, time.monotonic() + RENDER_TTL, rendered)  # type: ignore[index]
+    _RENDERED[feed.id] = (key, time.monotonic() + RENDER_TTL, rendered)
     if len(_RENDERED) > 2_000:
         _RENDERED.popitem(last=False)
     return rendered

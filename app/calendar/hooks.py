@@ -1,23 +1,33 @@
-"""What other domains call when something that calendars show has changed.
+"""What the calendar domain does when something that calendars show has changed.
 
-Feeds need no call: they are built from the database on each request, with ETags that follow the
-rows. CalDAV copies do: ``booking_changed`` queues the push of a booking (sent after the commit)
-when the space writes any resource to a CalDAV server. Whether the space has any
-CalDAV target is part of its booking snapshot (``app.booking.snapshot``): no query.
+Feeds need nothing: they are built from the database on each request, with ETags that follow the
+rows. CalDAV copies do: ``booking_changed`` (registered with the booking service) queues the push
+of a booking (sent after the commit) when the space writes any resource to a CalDAV server.
+Whether the space has any CalDAV target is a fact of its booking snapshot (``app.booking.snapshot``):
+no query on the booking path. Loaded with every domain's ``hooks.py`` (``app.core.discovery``).
 """
 
 from __future__ import annotations
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.booking.models import Booking
+from app.booking.service import on_booking_changed
+from app.booking.snapshot import snapshot_fact, snapshot_of
+from app.calendar import caldav
+from app.calendar.models import CaldavTarget
 from app.space.models import Space
 
+PUSHES_TO_CALDAV = "pushes_to_caldav"
 
+
+@snapshot_fact(PUSHES_TO_CALDAV)
+async def pushes_to_caldav(session: AsyncSession) -> bool:
+    return (await session.exec(select(col(CaldavTarget.id)).limit(1))).first() is not None
+
+
+@on_booking_changed
 async def booking_changed(session: AsyncSession, space: Space, booking: Booking) -> None:
-    """Call after a booking was created, moved (to another resource too) or cancelled, once flushed."""
-    from app.booking.snapshot import snapshot_of
-    from app.calendar import caldav
-
-    if booking.id is not None and (await snapshot_of(session, space)).pushes_to_caldav:
-        caldav.enqueue_push(session, space.id, booking.id)  # type: ignore[arg-type]
+    if booking.id is not None and space.id is not None and (await snapshot_of(session, space)).facts[PUSHES_TO_CALDAV]:
+        caldav.enqueue_push(session, space.id, booking.id)

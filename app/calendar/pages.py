@@ -119,7 +119,7 @@ async def sync_page(request: Request, ctx: CalendarManage, session: SessionDep) 
     rows = []
     for resource in await list_resources(session):
         mine = [s for s in all_sources if s.resource_id == resource.id]
-        target = targets.get(resource.id)  # type: ignore[arg-type]
+        target = targets.get(resource.id)
         rows.append({"resource": resource, "sources": len(mine), "failing": sum(1 for s in mine if s.failing),
                      "caldav": target is not None and target.enabled})
     return await _page(request, ctx, session, "calendar/sync.html", {"events": _links(events), "rows": rows})
@@ -159,7 +159,7 @@ async def _resource_page(request: Request, ctx: SpaceContext, session, resource:
     for source in await sources.list_sources(session, resource.id):
         rows.append({"source": source, "error": sources.error_message(source),
                      "blocks": await sources.source_blocks(session, source, since=now, limit=10)})
-    target = await caldav.get_target(session, resource.id)  # type: ignore[arg-type]
+    target = await caldav.get_target(session, resource.id)
     # The page holds two forms: the CalDAV one shows the saved settings unless it is the one posted.
     values = {"enabled": "on"} if target is None else {
         "caldav_url": target.url, "caldav_username": target.username,
@@ -214,7 +214,7 @@ async def remove_source(resource: ValidResource, source: ValidSource, ctx: Calen
 @router.post("/s/{slug}/resources/{resource_id}/calendar/sources/{source_id}/import")
 async def import_now(resource: ValidResource, source: ValidSource, ctx: CalendarManage,
                      session: SessionDep) -> Response:
-    sources.enqueue_import(session, ctx.space.id, source.id, reason="now")  # type: ignore[arg-type]
+    sources.enqueue_import(session, ctx.space.id, source.id, reason="now")
     return redirect(f"/s/{ctx.space.slug}/resources/{resource.id}/calendar",
                     message=_("The import has started: reload this page in a moment."))
 
@@ -238,7 +238,7 @@ async def save_caldav(request: Request, resource: ValidResource, ctx: CalendarMa
 
 @router.post("/s/{slug}/resources/{resource_id}/calendar/caldav/delete")
 async def remove_caldav(resource: ValidResource, ctx: CalendarManage, session: SessionDep) -> Response:
-    target = await caldav.get_target(session, resource.id)  # type: ignore[arg-type]
+    target = await caldav.get_target(session, resource.id)
     if target is not None:
         await caldav.remove_target(session, ctx.space, ctx.account, target)
     return redirect(f"/s/{ctx.space.slug}/resources/{resource.id}/calendar",

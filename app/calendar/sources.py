@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.audit.service import log_action
+from app.audit.service import audit_labels, log_action
 from app.calendar.fetch import (
     Block,
     CalendarParseError,
@@ -32,10 +32,16 @@ from app.calendar.fetch import (
 from app.calendar.models import CalendarSource
 from app.core import clock, db, jobs
 from app.core.errors import NotFound, ValidationFailed
-from app.core.i18n import N_, _
+from app.core.i18n import N_, _, _l
 from app.core.tenancy import all_spaces, require_scope
 from app.resource.models import Resource, ResourceBlock
 from app.space.models import Space
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "calendar.source_added": _l("Outside calendar added"),
+    "calendar.source_removed": _l("Outside calendar removed"),
+})
 
 log = logging.getLogger("fabrique.calendar")
 
@@ -110,13 +116,13 @@ async def add_source(
     # The address is not logged: private calendar addresses embed a secret.
     log_action(session, "calendar.source_added", space_id=space.id, actor_id=actor.id, obj=source,
                resource_id=resource.id, label=source.label)
-    enqueue_import(session, space.id, source.id, reason="added")  # type: ignore[arg-type]
+    enqueue_import(session, space.id, source.id, reason="added")
     return source
 
 
 async def remove_source(session: AsyncSession, space: Space, actor: Account, source: CalendarSource) -> None:
     """Forget a source and the blocks it produced."""
-    await session.exec(delete(ResourceBlock).where(ResourceBlock.source == source.block_source))  # type: ignore[call-overload]
+    await session.exec(delete(ResourceBlock).where(ResourceBlock.source == source.block_source))
     await session.delete(source)
     await session.flush()
     log_action(session, "calendar.source_removed", space_id=space.id, actor_id=actor.id, obj=source,
@@ -217,7 +223,7 @@ async def store(session: AsyncSession, source: CalendarSource, result: Attempt, 
 
 
 async def _replace_blocks(session: AsyncSession, source: CalendarSource, blocks: list[Block]) -> None:
-    rows = (await session.exec(select(
+    rows = (await session.exec(select(  # type: ignore[call-overload]
         ResourceBlock.id, ResourceBlock.external_uid, ResourceBlock.starts_at, ResourceBlock.ends_at,
         ResourceBlock.reason,
     ).where(ResourceBlock.source == source.block_source))).all()
@@ -225,14 +231,14 @@ async def _replace_blocks(session: AsyncSession, source: CalendarSource, blocks:
     wanted = {(_external_uid(b), b.start, b.end, (b.summary or "")[:300]) for b in blocks}
     gone = [block_id for key, block_id in existing.items() if key not in wanted]
     for i in range(0, len(gone), 500):
-        await session.exec(delete(ResourceBlock).where(col(ResourceBlock.id).in_(gone[i:i + 500])))  # type: ignore[call-overload]
+        await session.exec(delete(ResourceBlock).where(col(ResourceBlock.id).in_(gone[i:i + 500])))
     new = [
         {"space_id": source.space_id, "resource_id": source.resource_id, "starts_at": start, "ends_at": end,
          "reason": reason, "source": source.block_source, "external_uid": uid, "created_at": clock.now()}
         for uid, start, end, reason in wanted - existing.keys()
     ]
     for i in range(0, len(new), 1000):
-        await session.exec(insert(ResourceBlock), params=new[i:i + 1000])  # type: ignore[call-overload]
+        await session.exec(insert(ResourceBlock), params=new[i:i + 1000])
 
 
 async def import_source(space_id: int, source_id: int, *, client: Any = None) -> str | None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings, get_settings
+from app.core import discovery
 
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("fabrique_write_intent", default=True)
 
@@ -63,7 +64,8 @@ def make_engine(settings: Settings | None = None, url: str | None = None) -> Asy
 
 def init_engine(settings: Settings | None = None, url: str | None = None) -> AsyncEngine:
     global _engine, _sessionmaker
-    import app.models  # noqa: F401  (every mapper configured before the first query)
+    discovery.load_models()  # every mapper configured before the first query
+    discovery.load_hooks()  # and every domain's listeners registered before the first change
 
     _engine = make_engine(settings, url)
     _sessionmaker = async_sessionmaker(_engine, class_=AsyncSession, expire_on_commit=False)
@@ -92,7 +94,7 @@ async def dispose_engine() -> None:
     _sessionmaker = None
 
 
-def set_write_intent(value: bool) -> contextvars.Token:
+def set_write_intent(value: bool) -> contextvars.Token[bool]:
     return _write_intent.set(value)
 
 

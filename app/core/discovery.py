@@ -21,3 +21,14 @@ def domains() -> list[str]:
 
 def domain_modules(kind: str) -> list[ModuleType]:
     return [importlib.import_module(f"app.{d}.{kind}") for d in domains() if (APP_DIR / d / f"{kind}.py").exists()]
+
+
+def load_models() -> list[ModuleType]:
+    """Every table: the domains' ``models.py`` and the few that live in app.core."""
+    importlib.import_module("app.core.idempotency")
+    return domain_modules("models")
+
+
+def load_hooks() -> list[ModuleType]:
+    """Every domain's ``hooks.py``: what it registers with the others (listeners, snapshot facts)."""
+    return domain_modules("hooks")

@@ -47,7 +47,7 @@ def get_locale() -> str:
     return _locale.get()
 
 
-def set_locale(locale: str | None) -> contextvars.Token:
+def set_locale(locale: str | None) -> contextvars.Token[str]:
     return _locale.set(normalize_locale(locale) or DEFAULT_LOCALE)
 
 
@@ -125,7 +125,7 @@ def format_hour(value: datetime, tz: str, locale: str | None = None) -> str:
 
 
 def locale_display_name(code: str) -> str:
-    return Locale.parse(code).get_display_name(code).capitalize()
+    return (Locale.parse(code).get_display_name(code) or code).capitalize()
 
 
 def N_(message: str) -> str:

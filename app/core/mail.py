@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
@@ -131,7 +131,9 @@ def build_message(
         content = att["content"]
         data = base64.b64decode(content) if att.get("base64") else content.encode()
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=att.get("filename"))
-        part = msg.get_payload()[-1]
+        payload = msg.get_payload()
+        part = payload[-1] if isinstance(payload, list) else None
+        assert isinstance(part, MIMEPart)  # the attachment just added: a multipart's last part
         for param in params:
             key, _eq, value = param.partition("=")
             part.set_param(key, value, header="Content-Type")

@@ -15,7 +15,7 @@ from workers.task import task
 
 log = logging.getLogger("fabrique.mail")
 
-# The keys of an invitation spec that describe the event itself (``app.calendar.ics.FeedItem``);
+# The keys of an invitation spec that describe the event itself (``app.core.ics.FeedItem``);
 # the others say who sends it to whom, and how.
 _ITEM_KEYS = ("uid", "start", "end", "summary", "last_modified", "sequence", "status", "description",
               "location", "url")
@@ -31,7 +31,7 @@ def build_invitation(spec: dict[str, Any]) -> dict[str, str]:
     the same bytes). The organizer's address is the platform's From address, as in the e-mail.
     """
     # Imported here: app.core must not import a domain when it is imported itself.
-    from app.calendar import ics
+    from app.core import ics
 
     item = ics.FeedItem(**{k: spec[k] for k in _ITEM_KEYS if spec.get(k) is not None})
     mail_from = get_settings().mail_from

@@ -26,7 +26,7 @@ class LocaleAndSecurityMiddleware:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -48,7 +48,7 @@ class LocaleAndSecurityMiddleware:
         is_docs = path in ("/docs", "/redoc") or path.startswith("/docs/")
         secure = get_settings().secure_cookies
 
-        async def send_with_headers(message: dict) -> None:
+        async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 extra = [
                     (b"x-content-type-options", b"nosniff"),

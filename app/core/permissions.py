@@ -1,10 +1,24 @@
-"""Roles and what they may do, in one table. Routes declare the permission they need."""
+"""Roles and what they may do, in one table. Routes declare the permission they need.
+
+The role matrix test (``tests/tenancy/test_role_matrix.py``) reads this table and the permission
+each route declares (``space_access(Perm.x)``): a change here changes what it expects.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from app.space.models import Role
+from app.core.i18n import N_, gettext
+
+
+class Role(StrEnum):
+    owner = "owner"
+    manager = "manager"
+    animator = "animator"
+    member = "member"
+    # Trésorier·e / comptable: sees and exports invoices and payments, the people and the audit log;
+    # changes nothing else (no booking, not for others either, no settings, no events).
+    accountant = "accountant"
 
 
 class Perm(StrEnum):
@@ -21,23 +35,26 @@ class Perm(StrEnum):
     event_propose = "event.propose"
     directory_view = "directory.view"
     calendar_manage = "calendar.manage"
+    billing_view = "billing.view"          # see and export invoices and payments
+    billing_manage = "billing.manage"      # issue invoices, record payments and refunds, billing settings
 
 
 _MEMBER = {Perm.space_view, Perm.booking_create, Perm.event_propose, Perm.directory_view}
 _ANIMATOR = _MEMBER | {Perm.member_view, Perm.event_manage}
+_ACCOUNTANT = {Perm.space_view, Perm.directory_view, Perm.member_view, Perm.audit_view, Perm.billing_view}
 _MANAGER = _ANIMATOR | {
     Perm.space_manage, Perm.member_manage, Perm.audit_view, Perm.resource_manage, Perm.booking_manage,
-    Perm.calendar_manage,
+    Perm.calendar_manage, Perm.billing_view, Perm.billing_manage,
 }
 _OWNER = _MANAGER | {Perm.owner_manage}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.member: frozenset(_MEMBER),
     Role.animator: frozenset(_ANIMATOR),
+    Role.accountant: frozenset(_ACCOUNTANT),
     Role.manager: frozenset(_MANAGER),
     Role.owner: frozenset(_OWNER),
 }
-
 
 
 def has_perm(role: str | None, perm: Perm) -> bool:
@@ -49,25 +66,19 @@ def has_perm(role: str | None, perm: Perm) -> bool:
         return False
 
 
-def role_label(role: str) -> str:
-    from app.core.i18n import gettext
+_LABELS: dict[str, str] = {
+    Role.owner: N_("owner"), Role.manager: N_("manager"), Role.animator: N_("animator"),
+    Role.member: N_("member"), Role.accountant: N_("treasurer"),
+}
+_PLURALS: dict[str, str] = {
+    Role.owner: N_("owners"), Role.manager: N_("managers"), Role.animator: N_("animators"),
+    Role.member: N_("members"), Role.accountant: N_("treasurers"),
+}
 
-    labels = {
-        "owner": "owner", "manager": "manager", "animator": "animator", "member": "member",
-    }
-    return gettext(labels.get(role, role))
+
+def role_label(role: str) -> str:
+    return gettext(_LABELS.get(role, role))
 
 
 def role_plural(role: str) -> str:
-    from app.core.i18n import gettext
-
-    labels = {"owner": "owners", "manager": "managers", "animator": "animators", "member": "members"}
-    return gettext(labels.get(role, role))
-
-
-def N_(message: str) -> str:  # marks a string for extraction without translating it
-    return message
-
-
-_ROLE_WORDS = (N_("owner"), N_("manager"), N_("animator"), N_("member"),
-               N_("owners"), N_("managers"), N_("animators"), N_("members"))
+    return gettext(_PLURALS.get(role, role))

@@ -8,12 +8,12 @@ from fastapi import Query, status
 from fastapi.responses import JSONResponse, Response
 
 from app.account.deps import CurrentAccount
+from app.core.markdown import render_markdown
 from app.core.web import SessionDep, api_router
 from app.directory import privacy, service
 from app.directory.deps import DirectoryCtx, VisibleProfile
 from app.directory.models import Profile
 from app.directory.schemas import AccountDeletion, ProfileRead, ProfileWrite
-from app.event.markdown import render_markdown
 
 router = api_router(prefix="/api/v1", tags=["directory"])
 

@@ -6,11 +6,11 @@ from fastapi.responses import Response
 from app.account.deps import SESSION_COOKIE, CurrentAccount
 from app.core.errors import FabriqueError
 from app.core.i18n import _, _l
+from app.core.markdown import render_markdown
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
 from app.directory import privacy, service
 from app.directory.deps import DirectoryCtx, VisibleProfile
-from app.event.markdown import render_markdown
 from app.space import service as spaces
 
 router = page_router()

@@ -20,13 +20,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.account.models import Account, ApiToken, AuthSession, LoginAttempt
 from app.audit.service import log_action
 from app.core import clock, security
+from app.core.permissions import Role
 from app.core.tenancy import all_spaces, set_scope
 from app.core.web import dumps
 from app.directory.errors import ConfirmDeletion, LastOwnerOfSpace
 from app.directory.models import Profile
 from app.event.models import Event, Registration, RegistrationStatus
 from app.event.registration import cancel_registration
-from app.space.models import Invitation, Role, Space, SpaceMember
+from app.space.models import Invitation, Space, SpaceMember
 
 DELETED_NAME = "Deleted account"
 # Tables exported field by field below; any other table with an ``account_id`` column (bookings,

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from app.account.schemas import Strict
+from app.core.schemas import Strict
 
 
 class ProfileWrite(Strict):

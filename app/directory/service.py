@@ -10,13 +10,21 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.audit.service import log_action
+from app.audit.service import audit_labels, log_action
 from app.core import clock
+from app.core.i18n import _l
 from app.core.tenancy import require_scope
+from app.core.text import clean_text
 from app.directory.errors import N_, InvalidProfile, ProfileNotFound
 from app.directory.models import Profile
-from app.event.inputs import clean_text
 from app.space.models import Space, SpaceMember
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "profile.updated": _l("Directory profile changed"),
+    "profile.shown": _l("Directory profile made visible"),
+    "profile.hidden": _l("Directory profile hidden"),
+})
 
 MAX_SKILLS = 20
 # "javascript:…", "data:…", "https://…" have a scheme; "example.org:8080/x" does not.

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Query, Response, status
 
 from app.core.errors import FabriqueError
+from app.core.markdown import render_markdown
 from app.core.permissions import Perm
 from app.core.web import MAX_ID, SessionDep, api_router
 from app.event import registration as registrations
@@ -23,7 +24,6 @@ from app.event.deps import (
 )
 from app.event.export import attendance_response
 from app.event.inputs import EventInput, to_utc
-from app.event.markdown import render_markdown
 from app.event.models import Event, Registration
 from app.event.schemas import (
     ApiDatetime,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi.responses import Response
 
-from app.calendar.ics import FeedItem, build_feed, make_uid
 from app.config import get_settings
-from app.event.markdown import render_markdown
-from app.event.models import Event, EventStatus
+from app.core.ics import FeedItem, build_feed, make_uid
+from app.core.markdown import render_markdown
+from app.event.models import Event, EventStatus, Registration
 from app.space.models import Space
 
 
@@ -42,3 +42,14 @@ def ics_response(space: Space, event: Event, *, public: bool) -> Response:
     """The event's .ics as a download (the API, the member page and the public page)."""
     return Response(event_ics(space, event, public=public), media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{ics_filename(event)}"'})
+
+
+def registration_sequence(event: Event, reg: Registration, *, cancelled: bool) -> int:
+    """SEQUENCE of an event as one registrant's calendar holds it; grows with every message they get.
+
+    The event's own sequence grows with each change told to everyone; ``reg.seq`` grows each time
+    the person (re-)registers; the last term orders the cancellation of a registration after the
+    registration it cancels. So register → cancel → register again → event moved never repeats a
+    number.
+    """
+    return event.sequence + 2 * reg.seq + (1 if cancelled else 0)

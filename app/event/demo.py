@@ -1,5 +1,5 @@
 """Demo events: a weekly repair café, a paid workshop and a members-only talk, with a few
-registrations; and two visible directory profiles. Idempotent: found by title, never duplicated."""
+registrations. Idempotent: found by title, never duplicated."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlmodel import select
 
 from app.core import clock
 from app.demo import DemoContext, demo_step
-from app.directory import service as directory
 from app.event import registration as registrations
 from app.event import service
 from app.event.inputs import EventInput
@@ -59,18 +58,3 @@ async def demo_events(ctx: DemoContext) -> None:
             capacity=30, visibility="members",
             description="Subventions, mécénat, adhésions : retours d'expérience entre membres.",
         ), publish=True)
-
-
-@demo_step
-async def demo_profiles(ctx: DemoContext) -> None:
-    cards = {
-        "paul@demo.fabrique.coop": ("Paul Lefèvre", "Menuisier, je donne un coup de main au fablab",
-                                    ["menuiserie", "découpe laser", "vélo"]),
-        "ines@demo.fabrique.coop": ("Inès Moreau", "Développeuse web indépendante",
-                                    ["python", "accessibilité", "comptabilité associative"]),
-    }
-    for email, (name, headline, skills) in cards.items():
-        account = ctx.people[email]
-        if await directory.my_profile(ctx.session, account) is None:
-            await directory.save_profile(ctx.session, ctx.space, account, directory.ProfileInput(
-                display_name=name, headline=headline, skills=skills, visible=True))

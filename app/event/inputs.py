@@ -5,13 +5,13 @@ Times typed without an offset are read in the space's timezone; everything is st
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from app.core.errors import ValidationFailed
+from app.core.text import clean_text
 from app.event.errors import (
     N_,
     DeadlineAfterStart,
@@ -53,12 +53,6 @@ def to_utc(value: datetime, tz: str) -> datetime:
     return value.astimezone(UTC)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(value: str | None) -> str:
-    """Text without control characters (PostgreSQL refuses NUL; the others are never meant)."""
-    return _CONTROL.sub("", value or "")
 
 
 def validate(data: EventInput) -> EventInput:

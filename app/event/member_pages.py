@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from app.core.errors import FabriqueError
 from app.core.i18n import _
+from app.core.markdown import render_markdown
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, redirect, render
 from app.event import registration as registrations
@@ -14,7 +15,6 @@ from app.event import rooms, service
 from app.event.calendar import ics_response
 from app.event.deps import EventProposeCtx, SpaceMemberCtx, VisibleEvent
 from app.event.inputs import event_input_from_form
-from app.event.markdown import render_markdown
 from app.event.models import Event, RegistrationStatus
 from app.event.web import form_context, remember_spaces, router
 from app.space.deps import SpaceContext

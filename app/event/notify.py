@@ -16,10 +16,10 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.calendar.invitations import registration_invitation
 from app.config import get_settings
 from app.core import security
 from app.core.mail import queue_email
+from app.event.invitations import registration_invitation
 from app.event.models import Event, Registration
 from app.space.models import Space
 

@@ -12,14 +12,14 @@ from app.account.deps import OptionalAccount
 from app.core import i18n, security
 from app.core.errors import FabriqueError, NotFound, SpaceSuspended, ValidationFailed
 from app.core.i18n import _
+from app.core.markdown import render_markdown
 from app.core.tenancy import set_scope
+from app.core.text import clean_text
 from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, redirect, render
 from app.event import notify, service
 from app.event import registration as registrations
 from app.event.calendar import ics_response
 from app.event.errors import N_, EventNotFound, RegistrationNotFound
-from app.event.inputs import clean_text
-from app.event.markdown import render_markdown
 from app.event.models import Event, Registration
 from app.event.web import remember_spaces, router
 from app.space import service as spaces

@@ -18,8 +18,9 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.audit.service import log_action
+from app.audit.service import audit_labels, log_action
 from app.core import clock
+from app.core.i18n import _l
 from app.core.tenancy import require_scope
 from app.event import notify
 from app.event.errors import (
@@ -42,6 +43,18 @@ from app.event.models import (
     RegistrationStatus,
 )
 from app.space.models import Space
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "event.registered": _l("Registered for an event"),
+    "event.visitor_registered": _l("Visitor registration started"),
+    "event.registration_confirmed": _l("Visitor registration confirmed"),
+    "event.registration_cancelled": _l("Event registration cancelled"),
+    "event.registration_promoted": _l("Moved from the waitlist to a seat"),
+    "event.attendance_taken": _l("Attendance taken"),
+    "event.payment_recorded": _l("Event payment received"),
+    "event.payment_undone": _l("Event payment undone"),
+})
 
 
 async def lock_event(session: AsyncSession, event_id: int) -> Event:
@@ -256,7 +269,7 @@ async def list_registrations(
         Registration.event_id == event.id)
     if not include_cancelled:
         stmt = stmt.where(Registration.status != RegistrationStatus.cancelled)
-    order = {RegistrationStatus.confirmed: 0, RegistrationStatus.waitlisted: 1, RegistrationStatus.pending: 2,
+    order: dict[str, int] = {RegistrationStatus.confirmed: 0, RegistrationStatus.waitlisted: 1, RegistrationStatus.pending: 2,
              RegistrationStatus.cancelled: 3}
     rows = sorted((await session.exec(stmt)).all(), key=lambda r: (order[r[0].status], r[0].seq, r[0].id))
     out, position = [], 0

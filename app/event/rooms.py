@@ -101,7 +101,7 @@ async def room_conflicts(session: AsyncSession, events: list[Event]) -> dict[int
     for event in waiting:
         room = rooms.get(event.resource_id)
         if room is None or room.is_desk or room.is_archived:
-            out[event.id] = _not_a_room()  # type: ignore[index]
+            out[event.id] = _not_a_room()
         else:
             checked.append((event, room))
     if not checked:
@@ -126,7 +126,7 @@ async def room_conflicts(session: AsyncSession, events: list[Event]) -> dict[int
                 if rid == room.id and _utc(s) < until and _utc(bu) > starts_at]
         problem = _conflict(room, event.starts_at, event.ends_at, blocked=blocked, held=held)
         if problem is not None:
-            out[event.id] = problem  # type: ignore[index]
+            out[event.id] = problem
     return out
 
 

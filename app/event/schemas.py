@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
-from app.account.schemas import Strict
+from app.core.schemas import Strict
 
 
 def _no_numbers(value: Any) -> Any:

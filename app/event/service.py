@@ -8,10 +8,12 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.audit.service import log_action
+from app.audit.service import audit_labels, log_action
 from app.booking.rules import occurrences_weekly
 from app.core import clock
 from app.core.errors import ValidationFailed
+from app.core.i18n import _l
+from app.core.text import clean_text
 from app.event import notify, rooms
 from app.event.errors import (
     N_,
@@ -22,10 +24,21 @@ from app.event.errors import (
     EventNotFound,
     NotAProposal,
 )
-from app.event.inputs import EDITABLE_FIELDS, EventInput, clean_text, validate
+from app.event.inputs import EDITABLE_FIELDS, EventInput, validate
 from app.event.models import Event, EventSeries, EventStatus, Visibility
 from app.event.registration import active_registrations, confirmed_count, lock_event, promote
 from app.space.models import Space
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "event.created": _l("Event created"),
+    "event.updated": _l("Event changed"),
+    "event.published": _l("Event published"),
+    "event.cancelled": _l("Event cancelled"),
+    "event.proposed": _l("Event proposed by a member"),
+    "event.proposal_approved": _l("Event proposal accepted"),
+    "event.proposal_declined": _l("Event proposal declined"),
+})
 
 MAX_OCCURRENCES = 52
 # Changes that registrants are told about (and that calendar apps must pick up).

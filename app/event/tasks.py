@@ -50,7 +50,7 @@ async def due_reminders(session: AsyncSession, now: datetime) -> list[tuple[int,
                     Registration.status == RegistrationStatus.confirmed, col(Registration.reminded_at).is_(None),
                 ).distinct()
             )
-            due.extend((space.id, event_id) for event_id in rows.all())
+            due.extend((space.id, event_id) for event_id in rows.all())  # type: ignore[misc]
     return due
 
 

@@ -47,32 +47,3 @@ def form_from_event(event: Event, tz: str) -> dict[str, str]:
         "price_public": amount_text(event.price_public_cents), "price_member": amount_text(event.price_member_cents),
         "vat_rate": amount_text(event.vat_rate_bp),
     }
-
-
-def _register_audit_labels() -> None:
-    from app.audit.service import ACTION_LABELS
-
-    ACTION_LABELS.update({
-        "event.created": _l("Event created"),
-        "event.updated": _l("Event changed"),
-        "event.published": _l("Event published"),
-        "event.cancelled": _l("Event cancelled"),
-        "event.proposed": _l("Event proposed by a member"),
-        "event.proposal_approved": _l("Event proposal accepted"),
-        "event.proposal_declined": _l("Event proposal declined"),
-        "event.registered": _l("Registered for an event"),
-        "event.visitor_registered": _l("Visitor registration started"),
-        "event.registration_confirmed": _l("Visitor registration confirmed"),
-        "event.registration_cancelled": _l("Event registration cancelled"),
-        "event.registration_promoted": _l("Moved from the waitlist to a seat"),
-        "event.attendance_taken": _l("Attendance taken"),
-        "event.payment_recorded": _l("Event payment received"),
-        "event.payment_undone": _l("Event payment undone"),
-        "profile.updated": _l("Directory profile changed"),
-        "profile.shown": _l("Directory profile made visible"),
-        "profile.hidden": _l("Directory profile hidden"),
-        "account.deleted": _l("Account deleted"),
-    })
-
-
-_register_audit_labels()

@@ -8,7 +8,7 @@ from fastapi import status
 from pydantic import BaseModel, Field
 
 from app.account.deps import Superuser
-from app.account.schemas import Strict
+from app.core.schemas import Strict
 from app.core.web import SessionDep, api_router
 from app.space import service
 

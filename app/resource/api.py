@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, status
 
-from app.booking.deps import IdPath, ResourceManage
+from app.core.schemas import IdPath
 from app.core.web import SessionDep, api_router
 from app.resource import service
 from app.resource.models import Resource, ResourceBlock
@@ -18,7 +18,7 @@ from app.resource.schemas import (
     ResourceRead,
     ResourceUpdate,
 )
-from app.space.deps import SpaceView
+from app.space.deps import ResourceManage, SpaceView
 
 router = api_router(prefix="/api/v1/spaces/{slug}/resources", tags=["resources"])
 

@@ -74,14 +74,14 @@ class Resource(SpaceScoped, table=True):
     @property
     def rules(self) -> BookingRules:
         return BookingRules(
-            unit=self.unit,  # type: ignore[arg-type]
+            unit=self.unit,
             granularity_minutes=self.granularity_minutes,
             min_minutes=self.min_minutes,
             max_minutes=self.max_minutes,
             buffer_minutes=self.buffer_minutes,
             horizon_days=self.horizon_days,
             cancel_deadline_hours=self.cancel_deadline_hours,
-            late_cancel=self.late_cancel,  # type: ignore[arg-type]
+            late_cancel=self.late_cancel,
             allowed_roles=split_csv(self.allowed_roles),
             required_tags=split_csv(self.required_tags),
         )

@@ -9,17 +9,17 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from app.booking import forms, hours
-from app.booking.deps import IdPath, ResourceManage, ValidClosure
+from app.booking.deps import ValidClosure
 from app.core import clock
 from app.core.errors import FabriqueError
 from app.core.i18n import _, _l
-from app.core.permissions import Perm
+from app.core.permissions import Perm, Role
+from app.core.schemas import IdPath
 from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
 from app.resource import service
 from app.resource.models import KIND_LABELS, Resource, ResourceBlock
 from app.space import service as spaces
-from app.space.deps import SpaceContext
-from app.space.models import Role
+from app.space.deps import ResourceManage, SpaceContext
 
 router = page_router()
 

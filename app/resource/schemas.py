@@ -8,13 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.account.schemas import Strict
-from app.booking.schemas import IsoDatetime
+from app.core.permissions import Role
+from app.core.schemas import IsoDatetime, Strict
 from app.resource.models import Resource, ResourceBlock
 
 Kind = Literal["hot_desk", "dedicated_desk", "meeting_room", "private_office", "equipment"]
 UnitName = Literal["hour", "half_day", "day"]
-RoleName = Literal["owner", "manager", "animator", "member"]
 Cents = Annotated[int, Field(strict=True, ge=0, le=100_000_000)]
 Minutes = Annotated[int, Field(strict=True, ge=0, le=60 * 24 * 31)]
 
@@ -32,7 +31,7 @@ class ResourceCreate(Strict):
     horizon_days: Annotated[int, Field(strict=True, ge=1, le=3650)] | None = 60
     cancel_deadline_hours: Annotated[int, Field(strict=True, ge=0, le=24 * 90)] = 24
     late_cancel: Literal["refuse", "charge"] = "refuse"
-    allowed_roles: list[RoleName] = Field(default_factory=list, max_length=4)
+    allowed_roles: list[Role] = Field(default_factory=list, max_length=len(Role))
     required_tags: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=10)
     price_public_cents: Cents = 0
     price_member_cents: Cents = 0
@@ -53,7 +52,7 @@ class ResourceUpdate(Strict):
     horizon_days: Annotated[int, Field(strict=True, ge=1, le=3650)] | None = None
     cancel_deadline_hours: Annotated[int, Field(strict=True, ge=0, le=24 * 90)] | None = None
     late_cancel: Literal["refuse", "charge"] | None = None
-    allowed_roles: list[RoleName] | None = Field(default=None, max_length=4)
+    allowed_roles: list[Role] | None = Field(default=None, max_length=len(Role))
     required_tags: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = Field(default=None, max_length=10)
     price_public_cents: Cents | None = None
     price_member_cents: Cents | None = None

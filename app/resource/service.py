@@ -11,15 +11,26 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.audit.service import log_action
-from app.booking.errors import N_
+from app.audit.service import audit_labels, log_action
 from app.booking.rules import UNITS
-from app.booking.text import clean_text
 from app.core.clock import now
 from app.core.errors import NotFound, ValidationFailed
+from app.core.i18n import N_, _l
+from app.core.permissions import Role
 from app.core.tenancy import require_scope
+from app.core.text import clean_text
 from app.resource.models import Resource, ResourceBlock, ResourceKind
-from app.space.models import Role, Space
+from app.space.models import Space
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "resource.created": _l("Resource created"),
+    "resource.updated": _l("Resource changed"),
+    "resource.archived": _l("Resource archived"),
+    "resource.restored": _l("Resource restored"),
+    "resource.blocked": _l("Resource blocked"),
+    "resource.unblocked": _l("Resource block removed"),
+})
 
 EDITABLE = (
     "name", "kind", "description", "capacity", "unit", "granularity_minutes", "min_minutes", "max_minutes",

@@ -62,16 +62,17 @@ def space_access(perm: Perm = Perm.space_view):
             # The API's hot path: token, account, space and membership in one query.
             account, token_space, space, member = await _by_token(request, session, raw, slug)
         else:
-            account = await optional_account(request, session)
-            if account is None:
+            caller = await optional_account(request, session)
+            if caller is None:
                 raise NotAuthenticated()
+            account = caller
             token_space = getattr(request.state, "token_space_id", None)
             space = await service.get_space(session, slug)
-            set_scope(session, space.id)  # type: ignore[arg-type]
-            member = await service.membership(session, account.id)  # type: ignore[arg-type]
+            set_scope(session, space.id)
+            member = await service.membership(session, account.id)
         if space is None or (token_space is not None and token_space != space.id):
             raise NotFound()
-        set_scope(session, space.id)  # type: ignore[arg-type]
+        set_scope(session, space.id)
         if member is None:
             raise NotFound()
         if space.suspended_at is not None:
@@ -85,6 +86,8 @@ def space_access(perm: Perm = Perm.space_view):
         return ctx
 
     dependency.__name__ = f"space_access_{perm.name}"
+    # What the route declares, read by the role matrix test (tests/tenancy/test_role_matrix.py).
+    dependency.permission = perm  # type: ignore[attr-defined]
     return dependency
 
 
@@ -108,10 +111,10 @@ async def _by_token(
     membership of it (None if not a member). An unknown, expired or revoked token is a 401."""
     now = clock.now()
     params = {"slug": slug, "token_hash": security.hash_token(raw), "now": now}
-    row = (await session.exec(_BY_TOKEN, params=params)).first()  # type: ignore[call-overload]
+    row = (await session.exec(_BY_TOKEN, params=params)).first()
     token, account, space, member = row if row is not None else (None, None, None, None)
     account = await accept_token(request, session, token, account, now=now)
-    return account, token.space_id, space, member  # type: ignore[union-attr]
+    return account, token.space_id, space, member
 
 
 SpaceView = Annotated[SpaceContext, Depends(space_access(Perm.space_view))]
@@ -119,3 +122,4 @@ SpaceManage = Annotated[SpaceContext, Depends(space_access(Perm.space_manage))]
 MemberView = Annotated[SpaceContext, Depends(space_access(Perm.member_view))]
 MemberManage = Annotated[SpaceContext, Depends(space_access(Perm.member_manage))]
 AuditView = Annotated[SpaceContext, Depends(space_access(Perm.audit_view))]
+ResourceManage = Annotated[SpaceContext, Depends(space_access(Perm.resource_manage))]

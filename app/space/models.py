@@ -2,20 +2,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import now
+from app.core.permissions import Role
 from app.core.tenancy import SpaceScoped
-
-
-class Role(StrEnum):
-    owner = "owner"
-    manager = "manager"
-    animator = "animator"
-    member = "member"
 
 
 class Space(SQLModel, table=True):

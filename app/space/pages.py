@@ -7,11 +7,10 @@ from app.account.deps import CurrentAccount, OptionalAccount
 from app.audit.service import action_label, list_space_entries
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
-from app.core.permissions import Perm
+from app.core.permissions import Perm, Role
 from app.core.web import SessionDep, form_data, form_email, page_router, redirect, register_space_nav, render
 from app.space import service
 from app.space.deps import AuditView, MemberManage, MemberView, SpaceManage, SpaceView
-from app.space.models import Role
 
 router = page_router()
 

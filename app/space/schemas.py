@@ -4,8 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from app.account.schemas import Strict
-from app.space.models import Role
+from app.core.permissions import Role
+from app.core.schemas import Strict
 
 
 class SpaceCreate(Strict):

@@ -14,13 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
 from app.account.service import get_by_email, normalize_email
-from app.audit.service import log_action
+from app.audit.service import audit_labels, log_action
 from app.config import get_settings
 from app.core import clock, security
 from app.core.errors import NotFound, PermissionDenied
-from app.core.i18n import N_
+from app.core.i18n import N_, _l
 from app.core.mail import queue_email
-from app.core.permissions import Perm, has_perm
+from app.core.permissions import Perm, Role, has_perm
 from app.core.tenancy import all_spaces, require_scope, set_scope
 from app.space.errors import (
     AlreadyMember,
@@ -31,7 +31,21 @@ from app.space.errors import (
     SlugReserved,
     SlugTaken,
 )
-from app.space.models import Invitation, Role, Space, SpaceMember
+from app.space.models import Invitation, Space, SpaceMember
+
+# What the audit page calls the actions logged here.
+audit_labels({
+    "space.created": _l("Space created"),
+    "space.updated": _l("Space settings changed"),
+    "space.suspended": _l("Space suspended"),
+    "space.reactivated": _l("Space reactivated"),
+    "member.invited": _l("Person invited"),
+    "member.joined": _l("Invitation accepted"),
+    "member.role_changed": _l("Role changed"),
+    "member.tags_changed": _l("Member tags changed"),
+    "member.removed": _l("Person removed"),
+    "invitation.revoked": _l("Invitation revoked"),
+})
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,46})[a-z0-9]$")
 RESERVED_SLUGS = frozenset({

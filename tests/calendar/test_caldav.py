@@ -16,6 +16,7 @@ from sqlmodel import select
 from app.calendar import caldav
 from app.calendar.models import CaldavTarget
 from app.core import db
+from app.core.crypto import decrypt_secret
 from tests.booking.factories import TOMORROW, create_room, every_day, freeze, iso, tick
 
 
@@ -77,7 +78,7 @@ async def test_bookings_are_written_moved_and_removed_in_the_caldav_calendar(
     async with db.transaction(space_id=world.a.space.id, write=False) as session:
         target = (await session.exec(select(CaldavTarget))).one()
         assert "s3cret" not in target.password_encrypted
-        assert caldav.decrypt_password(target.password_encrypted) == "s3cret-password"
+        assert decrypt_secret(caldav.PASSWORD_PURPOSE, target.password_encrypted) == "s3cret-password"
 
     base = f"/api/v1/spaces/{world.a.slug}/bookings"
     r = await api(world.a.tokens["member"]).post(base, json={

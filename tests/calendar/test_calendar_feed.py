@@ -11,7 +11,7 @@ import recurring_ical_events
 import vobject
 from icalendar import Calendar
 
-from app.calendar.ics import (
+from app.core.ics import (
     FeedItem,
     Party,
     anonymise,

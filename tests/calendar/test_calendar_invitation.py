@@ -11,7 +11,7 @@ import pytest
 import vobject
 from icalendar import Calendar
 
-from app.calendar.ics import FeedItem, Party, build_invitation, invitation_attachment, make_uid
+from app.core.ics import FeedItem, Party, build_invitation, invitation_attachment, make_uid
 
 PARIS = ZoneInfo("Europe/Paris")
 BOOKED = FeedItem(

@@ -11,11 +11,12 @@ from sqlalchemy import event as sa_event
 
 from app.account.models import Account, ApiToken
 from app.core import clock, db, security
+from app.core.permissions import Role
 from app.event import registration as registrations
 from app.event import service
 from app.event.inputs import EventInput
 from app.event.models import Event, Registration
-from app.space.models import Role, Space, SpaceMember
+from app.space.models import Space, SpaceMember
 
 
 def soon(days: int = 7, hour: int = 18) -> datetime:

@@ -108,7 +108,7 @@ async def test_a_hostile_description_is_sanitised_in_the_api_and_on_every_page(w
 
 
 def test_the_sanitiser_alone_strips_raw_html_even_if_markdown_let_it_through():
-    from app.event.markdown import sanitize_html
+    from app.core.markdown import sanitize_html
 
     out = sanitize_html('<p onclick="x()">hi<script>alert(1)</script></p><a href="javascript:alert(1)">j</a>'
                         '<img src=x onerror=alert(1)><a href="https://ok.example" style="x">ok</a>')

@@ -7,10 +7,14 @@ whatever the renderer did. Event handlers, ``style``, scripts and iframes never 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup
 
 ALLOWED_TAGS = {
@@ -31,7 +35,9 @@ def _renderer() -> MarkdownIt:
     return md
 
 
-def _demoted_heading(self, tokens, idx, options, env):  # noqa: ANN001
+def _demoted_heading(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
     token = tokens[idx]
     level = min(6, max(3, int(token.tag[1]) + 2))
     token.tag = f"h{level}"

@@ -24,10 +24,11 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration
+from icalendar.enums import STATUS, TRANSP
 
 __all__ = [
     "DEFAULT_PRODID",
@@ -219,8 +220,8 @@ def build_feed(
     for item in ordered:
         cal.add_component(_event(item, zone, stamp))
     cal.add_missing_timezones()
-    cal.validate()
-    return cal.to_ical()
+    cal.validate()  # type: ignore[no-untyped-call]
+    return _bytes(cal.to_ical())
 
 
 def _feed_calendar(
@@ -256,7 +257,7 @@ def _feed_head(
     name: str, tz: str, prodid: str, years: tuple[int, int], latest: datetime | None, refresh_minutes: int
 ) -> bytes:
     """The serialised VCALENDAR of a feed without events (its VTIMEZONE alone takes milliseconds)."""
-    return _empty_feed(name, tz, prodid, years, latest, refresh_minutes).to_ical()
+    return _bytes(_empty_feed(name, tz, prodid, years, latest, refresh_minutes).to_ical())
 
 
 def build_event(item: FeedItem, *, tz: str) -> bytes:
@@ -266,7 +267,7 @@ def build_event(item: FeedItem, *, tz: str) -> bytes:
     (RFC 5545, 3.8.7.2), so each event can be serialised once and reused until the item changes:
     the whole of a ``FeedItem`` is a safe cache key for these bytes. See ``assemble_feed``.
     """
-    return _event(item, _zone(tz), item.last_modified).to_ical()
+    return _bytes(_event(item, _zone(tz), item.last_modified).to_ical())
 
 
 def assemble_feed(
@@ -345,7 +346,7 @@ def build_invitation(
     cal = Calendar.new(prodid=prodid, method=method)
     cal.pop("UID", None)
     cal.add_component(event)
-    cal.validate()
+    cal.validate()  # type: ignore[no-untyped-call]
     return _with_vtimezone(cal.to_ical(), tz, _years([item], stamp))
 
 
@@ -359,7 +360,7 @@ def build_object(item: FeedItem, *, tz: str, prodid: str = DEFAULT_PRODID) -> by
     cal = Calendar.new(prodid=prodid)
     cal.pop("UID", None)
     cal.add_component(_event(item, zone, item.last_modified))
-    cal.validate()
+    cal.validate()  # type: ignore[no-untyped-call]
     return _with_vtimezone(cal.to_ical(), tz, _years([item], item.last_modified))
 
 
@@ -379,10 +380,19 @@ def invitation_attachment(method: Method) -> CalendarAttachment:
 # --- internals -------------------------------------------------------------------------------
 
 
+def _bytes(ical: Any) -> bytes:
+    """``to_ical()`` is typed loosely by icalendar; it always returns bytes."""
+    assert isinstance(ical, bytes)
+    return ical
+
+
 def _event(item: FeedItem, zone: ZoneInfo, stamp: datetime) -> Event:
+    start: date | datetime
+    end: date | datetime
     if item.all_day:
         start, end = item.start, item.end
     else:
+        assert isinstance(item.start, datetime) and isinstance(item.end, datetime)
         start, end = item.start.astimezone(zone), item.end.astimezone(zone)
     event = Event.new(
         uid=item.uid,
@@ -394,8 +404,8 @@ def _event(item: FeedItem, zone: ZoneInfo, stamp: datetime) -> Event:
         location=item.location,
         url=item.url,
         sequence=item.sequence,
-        status=item.status,
-        transparency="TRANSPARENT" if item.transparent else "OPAQUE",
+        status=STATUS(item.status),
+        transparency=TRANSP.TRANSPARENT if item.transparent else TRANSP.OPAQUE,
         last_modified=item.last_modified.astimezone(UTC),
     )
     if item.organizer is not None:
@@ -427,7 +437,7 @@ def _with_vtimezone(calendar: bytes, tz: str, years: tuple[int, int]) -> bytes:
 @functools.lru_cache(maxsize=256)
 def _vtimezone_bytes(tz: str, years: tuple[int, int]) -> bytes:
     """The serialised VTIMEZONE of ``tz`` for ``years`` (immutable bytes, safe to share)."""
-    return _vtimezone(tz, years).to_ical()
+    return _bytes(_vtimezone(tz, years).to_ical())
 
 
 def _vtimezone(tz: str, years: tuple[int, int]) -> Timezone:

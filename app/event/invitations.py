@@ -3,7 +3,7 @@
 Booking e-mails build theirs in ``app.booking.notify`` with ``Booking.sequence``. For an event, the
 same UID as the event's "add to calendar" file is used, so a member who downloaded it and later
 gets an invitation ends up with one entry; its SEQUENCE is per registrant
-(``feeds.registration_sequence``), because one person's registration can be cancelled and made
+(``app.event.calendar.registration_sequence``), because one person's registration can be cancelled and made
 again without the event changing.
 """
 
@@ -13,11 +13,9 @@ import dataclasses
 import logging
 from typing import Any
 
-from app.calendar import ics
-from app.calendar.feeds import registration_sequence
 from app.config import get_settings
-from app.core import clock
-from app.event.calendar import feed_item
+from app.core import clock, ics
+from app.event.calendar import feed_item, registration_sequence
 from app.event.models import Event, Registration, RegistrationStatus
 from app.space.models import Space
 

@@ -10,19 +10,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Field, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.booking.errors import IdempotencyKeyReused
-from app.booking.models import IdempotencyKey
-from app.core.tenancy import require_scope
+from app.core.clock import now
+from app.core.errors import ValidationFailed
+from app.core.i18n import N_
+from app.core.tenancy import SpaceScoped, require_scope, set_scope
 
 REPLAY_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyKey(SpaceScoped, table=True):
+    """The first successful response to a request sent with an ``Idempotency-Key`` header."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("space_id", "account_id", "key", name="uq_idempotency_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
+    key: str = Field(max_length=255)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=now)
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    code = "idempotency_key_reused"
+    message = N_("This Idempotency-Key was already used for a different request.")
 
 
 def request_hash(payload: Any) -> str:
@@ -53,7 +76,7 @@ async def claim(
     existing = await _find(session, account_id, key)
     if existing is not None:
         return _replay(existing, digest)
-    record = IdempotencyKey(account_id=account_id, key=key, request_hash=digest, status_code=0, response={})
+    record = IdempotencyKey(space_id=require_scope(session), account_id=account_id, key=key, request_hash=digest, status_code=0, response={})
     session.add(record)
     try:
         await session.flush()
@@ -62,8 +85,6 @@ async def claim(
         # end it and read the winner's response in a fresh one.
         space_id = record.space_id
         await session.rollback()
-        from app.core.tenancy import set_scope
-
         set_scope(session, space_id)
         winner = await _find(session, account_id, key)
         await session.rollback()
