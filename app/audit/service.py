@@ -49,6 +49,7 @@ async def list_space_entries(
 ACTION_LABELS = {
     "space.created": _l("Space created"),
     "space.updated": _l("Space settings changed"),
+    "space.legal_identity_changed": _l("Legal identity changed"),
     "space.suspended": _l("Space suspended"),
     "space.reactivated": _l("Space reactivated"),
     "member.invited": _l("Person invited"),
