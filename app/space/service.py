@@ -197,9 +197,12 @@ def _check_can_grant(actor_role: str, role: str) -> None:
 
 
 async def _owner_count(session: AsyncSession) -> int:
-    return (await session.exec(
-        select(func.count()).select_from(SpaceMember).where(SpaceMember.role == Role.owner)
-    )).one()
+    """The space's owners, their rows locked until the transaction ends (``FOR UPDATE``): two
+    owners demoted, removed or deleting their accounts at once cannot both pass the last-owner
+    check (``app.account.privacy`` locks the same rows, in the same order)."""
+    return len((await session.exec(
+        select(SpaceMember.id).where(SpaceMember.role == Role.owner).order_by(col(SpaceMember.id)).with_for_update()
+    )).all())
 
 
 async def change_role(
