@@ -85,7 +85,8 @@ def vat_mention(regime: str | None) -> str | None:
 def _text(value: Any) -> str | None:
     if value is None:
         return None
-    text = " ".join(str(value).split())  # no line breaks or runs of spaces on an invoice
+    # One line, single spaces, no control characters (PostgreSQL refuses NUL): what an invoice prints.
+    text = "".join(ch for ch in " ".join(str(value).split()) if ch.isprintable())
     return text or None
 
 

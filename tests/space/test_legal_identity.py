@@ -109,3 +109,9 @@ async def test_a_vat_number_given_later_is_checked_against_the_siren_given_befor
     assert (await owner.patch(f"/api/v1/spaces/{world.a.slug}", json={"siret": "732829320"})).status_code == 200
     r = await owner.patch(f"/api/v1/spaces/{world.a.slug}", json={"vat_number": "FR40303265045"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "vat_number_siren_mismatch"
+
+
+async def test_control_characters_and_line_breaks_never_reach_an_invoice(world, api):
+    r = await api(world.a.tokens["owner"]).patch(f"/api/v1/spaces/{world.a.slug}",
+                                                 json={"legal_name": "Atelier\x00 du\n  Val\x07"})
+    assert r.status_code == 200 and r.json()["legal_name"] == "Atelier du Val"
