@@ -25,8 +25,9 @@ async def _remember_spaces(request: Request, session, account) -> None:
 
 
 def _legal(form: dict[str, str]) -> dict[str, str | None]:
-    """The legal identity as typed: ``app.space.legal`` checks it, as for the API."""
-    return {k: form.get(k) for k in LEGAL_FIELDS}
+    """The legal identity as typed (the fields the form sent; an empty one clears the value):
+    ``app.space.legal`` checks it, as for the API."""
+    return {k: form[k] for k in LEGAL_FIELDS if k in form}
 
 
 @router.get("/spaces/new")

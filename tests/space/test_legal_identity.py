@@ -115,3 +115,15 @@ async def test_control_characters_and_line_breaks_never_reach_an_invoice(world, 
     r = await api(world.a.tokens["owner"]).patch(f"/api/v1/spaces/{world.a.slug}",
                                                  json={"legal_name": "Atelier\x00 du\n  Val\x07"})
     assert r.status_code == 200 and r.json()["legal_name"] == "Atelier du Val"
+
+
+async def test_a_settings_form_without_the_legal_fields_leaves_the_identity_alone(world, api, web):
+    owner_api = api(world.a.tokens["owner"])
+    assert (await owner_api.patch(f"/api/v1/spaces/{world.a.slug}", json={"siret": "732829320"})).status_code == 200
+    owner = await web(world.a.owner)
+    r = await owner.post(f"/s/{world.a.slug}/settings", {"name": "Renamed", "timezone": "Europe/Paris", "locale": "fr"})
+    assert r.status_code == 303
+    assert (await _space(world)).siret == "732829320"
+    r = await owner.post(f"/s/{world.a.slug}/settings", {"name": "Renamed", "timezone": "Europe/Paris",
+                                                          "locale": "fr", "siret": ""})
+    assert r.status_code == 303 and (await _space(world)).siret is None  # an emptied field is cleared
