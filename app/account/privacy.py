@@ -11,7 +11,7 @@ Deletion runs in one transaction (the request's): a refusal or a failure writes 
    tokens, calendar feeds, pending invitations, login attempts. Records (``app.core.records``:
    bookings, registrations, the audit log, later charges and invoices) stay, pointing to the
    account row, which stays as an anonymised tombstone ("Deleted account", an unusable address,
-   no password, suspended).
+   no password, suspended); the address is taken out of the audit entries' data.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from datetime import datetime
 from typing import Any
 
 from fastapi.responses import Response
-from sqlalchemy import Table
+from sqlalchemy import String, Table, cast
 from sqlmodel import SQLModel, col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.errors import ConfirmDeletion, LastOwnerOfSpace
 from app.account.models import Account, ApiToken, AuthSession, LoginAttempt
+from app.audit.models import AuditEntry
 from app.audit.service import log_action
 from app.booking.models import Booking, BookingSource, BookingStatus, IdempotencyKey
 from app.booking.service import cancel_booking
@@ -188,6 +189,15 @@ async def _cancel_coming_registrations(session: AsyncSession, account: Account, 
         await cancel_registration(session, space, reg, actor_id=account.id)
 
 
+async def _scrub_audit_data(session: AsyncSession, email: str) -> None:
+    """The audit entries stay, without the address (e.g. ``member.invited``'s ``email``)."""
+    entries = (await session.exec(
+        select(AuditEntry).where(cast(AuditEntry.data, String).contains(email, autoescape=True)))).all()
+    for entry in entries:
+        entry.data = {k: (DELETED_NAME if v == email else v) for k, v in entry.data.items()}
+        session.add(entry)
+
+
 async def delete_account(session: AsyncSession, account: Account, *, password: str | None) -> None:
     """Cancel what the account holds ahead, then erase its personal data (see the module docstring).
     Refused while it is the last owner of a space."""
@@ -215,6 +225,7 @@ async def delete_account(session: AsyncSession, account: Account, *, password: s
         await session.exec(delete(AuthSession).where(col(AuthSession.account_id) == aid))
         await session.exec(delete(ApiToken).where(col(ApiToken.account_id) == aid))
         await session.exec(delete(LoginAttempt).where(col(LoginAttempt.email) == email))
+        await _scrub_audit_data(session, email)
         for m in memberships:
             log_action(session, "account.deleted", space_id=m.space_id, actor_id=aid, obj=account)
         account.name = DELETED_NAME

@@ -98,6 +98,9 @@ async def test_deleting_an_account_frees_its_desks_and_seats_and_keeps_the_recor
     full = await create_event(world.a.space, world.a.animator, capacity=1, title="Soldering")
     await register(world.a.space, full, world.a.member)
     waiting = await register(world.a.space, full, world.a.manager)
+    invited = await api(world.b.tokens["manager"]).post(f"/api/v1/spaces/{world.b.slug}/invitations",
+                                                        json={"email": world.a.member.email})
+    assert invited.status_code == 201
     told_before = [m for m in await outbox() if m["To"] == world.a.manager.email]
     browser = await web(world.a.member)
     r = await browser.post("/account/delete", {"password": "wrong-password-123"})
@@ -120,12 +123,15 @@ async def test_deleting_an_account_frees_its_desks_and_seats_and_keeps_the_recor
             bookings = {b.id: b for b in (await session.exec(select(Booking).where(Booking.account_id == aid))).all()}
             regs = {r.id: r for r in (await session.exec(select(Registration))).all()}
             entries = (await session.exec(select(AuditEntry).where(AuditEntry.actor_id == aid))).all()
+            all_entries = (await session.exec(select(AuditEntry))).all()
     # The records stay, pointing to the anonymised account: past booking as it was, coming one cancelled.
     assert bookings[life["past"].id].status == "confirmed" and bookings[life["past"].id].price_cents == 1500
     assert bookings[life["coming"].id].status == "cancelled"
     assert regs[life["reg"].id].status == "cancelled" and regs[life["reg"].id].account_id == aid
     assert regs[waiting.id].status == "confirmed"  # the waitlist moved up
     assert {e.action for e in entries} >= {"account.deleted", "booking.cancelled", "event.registration_cancelled"}
+    assert "member.invited" in {e.action for e in all_entries}  # kept, without the address:
+    assert not [e for e in all_entries if world.a.member.email in json.dumps(e.data)]
     assert (await api(world.a.tokens["member"]).get("/api/v1/account/export")).status_code == 401
     assert (await browser.get(f"/s/{world.a.slug}")).status_code in (303, 404)
     assert (await (await web()).login(world.a.member.email, PASSWORD)).status_code != 303
