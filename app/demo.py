@@ -81,7 +81,8 @@ async def load_demo(*, quiet: bool = False) -> None:
                 space, _m = await spaces.create_space(
                     session, owner, name="La Fabrique du Val", slug=DEMO_SLUG, timezone="Europe/Paris",
                     locale="fr", legal_form="association", legal_name="Association La Fabrique du Val",
-                    vat_status="exempt", address="2 place de la Mairie, 26400 Val-sur-Drôme",
+                    vat_regime="association", address="2 place de la Mairie", postcode="26400",
+                    town="Val-sur-Drôme", rna="W262000123", invoice_prefix="FDV",
                 )
             ctx = DemoContext(session=session, space=space, people=people)
             for role, _name, email in DEMO_PEOPLE:

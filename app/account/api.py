@@ -4,16 +4,18 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, status
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from app.account import service
+from app.account import privacy, service
 from app.account.deps import CurrentAccount
 from app.account.errors import WeakPassword
 from app.account.models import Account
 from app.account.schemas import (
     AccountCreate,
+    AccountDeletion,
     AccountRead,
     OAuthToken,
     PasswordChange,
@@ -163,3 +165,18 @@ async def resend_verification(account: CurrentAccount, session: SessionDep) -> A
     if account.email_verified_at is None:
         service.send_verification(session, account)
     return Accepted(detail=_("Verification e-mail sent."))
+
+
+# -- my data and my account --------------------------------------------------------------------------
+
+@router.get("/account/export", response_class=JSONResponse)
+async def export_my_data(account: CurrentAccount, session: SessionDep) -> Response:
+    """Everything Fabrique holds about you, as a JSON download (no secrets)."""
+    return await privacy.export_response(session, account)
+
+
+@router.post("/account/delete", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_my_account(payload: AccountDeletion, account: CurrentAccount, session: SessionDep) -> None:
+    """Cancel your coming bookings and registrations, erase your personal data and close your account
+    (refused while you are a space's only owner)."""
+    await privacy.delete_account(session, account, password=payload.password)

@@ -40,3 +40,16 @@ class WrongPassword(ValidationFailed):
 
     def __init__(self) -> None:
         super().__init__(fields={"current_password": N_("Your current password is not correct.")})
+
+
+class LastOwnerOfSpace(Conflict):
+    code = "last_owner"
+    message = N_("You are the only owner of %(space)s. Make someone else owner first, then delete your account.")
+
+
+class ConfirmDeletion(ValidationFailed):
+    code = "deletion_not_confirmed"
+    message = N_("Type your password to confirm the deletion of your account.")
+
+    def __init__(self) -> None:
+        super().__init__(fields={"password": N_("Your current password is needed to confirm.")})

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.account import service
+from app.account import privacy, service
 from app.account.api import client_ip
 from app.account.deps import SESSION_COOKIE, CurrentAccount, OptionalAccount
 from app.account.errors import WeakPassword
@@ -250,3 +250,30 @@ async def resend_verification(account: CurrentAccount, session: SessionDep) -> R
     if account.email_verified_at is None:
         service.send_verification(session, account)
     return redirect("/account", message=_("We sent you a new confirmation e-mail."))
+
+
+# -- my data and my account --------------------------------------------------------------------------
+
+@router.get("/account/data.json")
+async def download_my_data(account: CurrentAccount, session: SessionDep) -> Response:
+    return await privacy.export_response(session, account)
+
+
+@router.get("/account/delete")
+async def delete_form(request: Request, account: CurrentAccount, session: SessionDep) -> Response:
+    request.state.my_spaces = await spaces.spaces_of(session, account.id)
+    return render(request, "account/delete.html", {"has_password": account.password_hash is not None})
+
+
+@router.post("/account/delete")
+async def delete_account(request: Request, account: CurrentAccount, session: SessionDep) -> Response:
+    form = await form_data(request)
+    try:
+        await privacy.delete_account(session, account, password=form.get("password"))
+    except FabriqueError as exc:
+        request.state.my_spaces = await spaces.spaces_of(session, account.id)
+        return render(request, "account/delete.html", {"has_password": account.password_hash is not None},
+                      error=exc)
+    response = redirect("/", message=_("Your account is deleted. Goodbye, and thank you."))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

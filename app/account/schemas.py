@@ -56,3 +56,7 @@ class OAuthToken(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+
+
+class AccountDeletion(Strict):
+    password: str | None = Field(default=None, max_length=256, description="required when the account has one")

@@ -7,8 +7,10 @@ from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import now
+from app.core.records import kept_record
 
 
+@kept_record
 class AuditEntry(SQLModel, table=True):
     """Who did what, where and when. Account-level actions have no space."""
 
@@ -16,7 +18,7 @@ class AuditEntry(SQLModel, table=True):
     __table_args__ = (Index("ix_audit_entry_space_created", "space_id", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    space_id: int | None = Field(default=None, foreign_key="space.id", ondelete="CASCADE")
+    space_id: int | None = Field(default=None, foreign_key="space.id", ondelete="RESTRICT")
     actor_id: int | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     action: str = Field(max_length=64)
     object_type: str | None = Field(default=None, max_length=32)

@@ -16,6 +16,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.clock import now
+from app.core.records import kept_record
 from app.core.tenancy import SpaceScoped, space_config, space_counter
 
 
@@ -85,6 +86,7 @@ class BookingSeries(SpaceScoped, table=True):
     created_at: datetime = Field(default_factory=now)
 
 
+@kept_record  # a usage record: priced, and later invoiced
 @space_counter("bookings")  # availability caches (app.booking.availability) follow it
 class Booking(SpaceScoped, table=True):
     """A resource held for an interval (aware UTC), for a person or an event.
@@ -105,7 +107,8 @@ class Booking(SpaceScoped, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    resource_id: int = Field(foreign_key="resource.id", ondelete="CASCADE")
+    space_id: int = Field(foreign_key="space.id", index=True, ondelete="RESTRICT")  # kept: no cascade
+    resource_id: int = Field(foreign_key="resource.id", ondelete="RESTRICT")
     account_id: int | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     booked_by_id: int | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     series_id: int | None = Field(default=None, foreign_key="booking_series.id", ondelete="SET NULL")

@@ -9,14 +9,19 @@ no query on the booking path. Loaded with every domain's ``hooks.py`` (``app.cor
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from typing import Any
+
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.account.models import Account
+from app.account.privacy import Deletion, Stage, export_section, iso, on_account_deletion
 from app.booking.models import Booking
 from app.booking.service import on_booking_changed
 from app.booking.snapshot import snapshot_fact, snapshot_of
 from app.calendar import caldav
-from app.calendar.models import CaldavTarget
+from app.calendar.models import CaldavTarget, CalendarFeed
+from app.core.tenancy import all_spaces
 from app.space.models import Space
 
 PUSHES_TO_CALDAV = "pushes_to_caldav"
@@ -31,3 +36,19 @@ async def pushes_to_caldav(session: AsyncSession) -> bool:
 async def booking_changed(session: AsyncSession, space: Space, booking: Booking) -> None:
     if booking.id is not None and space.id is not None and (await snapshot_of(session, space)).facts[PUSHES_TO_CALDAV]:
         caldav.enqueue_push(session, space.id, booking.id)
+
+
+@on_account_deletion(Stage.erase)
+async def erase_feeds(session: AsyncSession, account: Account, deletion: Deletion) -> None:
+    """The person's secret feed addresses stop working (their rows go)."""
+    with all_spaces(session):
+        await session.exec(delete(CalendarFeed).where(col(CalendarFeed.account_id) == account.id))
+
+
+@export_section("calendar_feeds", tables={"calendar_feed"})
+async def export_feeds(session: AsyncSession, account: Account) -> list[dict[str, Any]]:
+    """Which feeds exist, never their secret addresses."""
+    rows = (await session.exec(select(CalendarFeed).where(CalendarFeed.account_id == account.id)
+                               .order_by(col(CalendarFeed.id)))).all()
+    return [{"space_id": f.space_id, "kind": f.kind, "created_at": iso(f.created_at),
+             "revoked_at": iso(f.revoked_at)} for f in rows]

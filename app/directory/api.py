@@ -1,19 +1,17 @@
-"""The directory API: my profile in a space, searching the visible ones; my data and my account."""
+"""The directory API: my profile in a space, searching the visible ones."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, status
-from fastapi.responses import JSONResponse, Response
+from fastapi import Query
 
-from app.account.deps import CurrentAccount
 from app.core.markdown import render_markdown
 from app.core.web import SessionDep, api_router
-from app.directory import privacy, service
+from app.directory import service
 from app.directory.deps import DirectoryCtx, VisibleProfile
 from app.directory.models import Profile
-from app.directory.schemas import AccountDeletion, ProfileRead, ProfileWrite
+from app.directory.schemas import ProfileRead, ProfileWrite
 
 router = api_router(prefix="/api/v1", tags=["directory"])
 
@@ -50,15 +48,3 @@ async def my_profile(ctx: DirectoryCtx, session: SessionDep) -> ProfileRead:
 async def save_profile(payload: ProfileWrite, ctx: DirectoryCtx, session: SessionDep) -> ProfileRead:
     profile = await service.save_profile(session, ctx.space, ctx.account, service.ProfileInput(**payload.model_dump()))
     return profile_read(profile)
-
-
-@router.get("/account/export", response_class=JSONResponse)
-async def export_my_data(account: CurrentAccount, session: SessionDep) -> Response:
-    """Everything Fabrique holds about you, as a JSON download."""
-    return await privacy.export_response(session, account)
-
-
-@router.post("/account/delete", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_my_account(payload: AccountDeletion, account: CurrentAccount, session: SessionDep) -> None:
-    """Erase your personal data and close your account (refused while you are a space's only owner)."""
-    await privacy.delete_account(session, account, password=payload.password)

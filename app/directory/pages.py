@@ -3,13 +3,12 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
-from app.account.deps import SESSION_COOKIE, CurrentAccount
 from app.core.errors import FabriqueError
 from app.core.i18n import _, _l
 from app.core.markdown import render_markdown
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
-from app.directory import privacy, service
+from app.directory import service
 from app.directory.deps import DirectoryCtx, VisibleProfile
 from app.space import service as spaces
 
@@ -72,30 +71,3 @@ async def save_profile(request: Request, ctx: DirectoryCtx, session: SessionDep)
     message = _("Your profile is saved and visible to the members of the space.") if data.visible \
         else _("Your profile is saved. It is hidden from the directory.")
     return redirect(f"/s/{ctx.space.slug}/profile", message=message)
-
-
-# -- my data --------------------------------------------------------------------------------------------
-
-@router.get("/account/data.json")
-async def download_my_data(account: CurrentAccount, session: SessionDep) -> Response:
-    return await privacy.export_response(session, account)
-
-
-@router.get("/account/delete")
-async def delete_form(request: Request, account: CurrentAccount, session: SessionDep) -> Response:
-    await _remember(request, session, account)
-    return render(request, "directory/delete_account.html", {"has_password": account.password_hash is not None})
-
-
-@router.post("/account/delete")
-async def delete_account(request: Request, account: CurrentAccount, session: SessionDep) -> Response:
-    form = await form_data(request)
-    try:
-        await privacy.delete_account(session, account, password=form.get("password"))
-    except FabriqueError as exc:
-        await _remember(request, session, account)
-        return render(request, "directory/delete_account.html", {"has_password": account.password_hash is not None},
-                      error=exc)
-    response = redirect("/", message=_("Your account is deleted. Goodbye, and thank you."))
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response

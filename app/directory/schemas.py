@@ -29,7 +29,3 @@ class ProfileRead(BaseModel):
     links: list[str]
     visible: bool
     updated_at: datetime | None
-
-
-class AccountDeletion(Strict):
-    password: str | None = Field(default=None, max_length=256, description="required when the account has one")

@@ -14,6 +14,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.clock import now
+from app.core.records import kept_record
 from app.core.tenancy import SpaceScoped
 
 
@@ -108,6 +109,7 @@ class Event(SpaceScoped, table=True):
         return self.visibility == Visibility.public
 
 
+@kept_record  # a usage record: priced, and later invoiced
 class Registration(SpaceScoped, table=True):
     __tablename__ = "registration"
     __table_args__ = (
@@ -118,7 +120,8 @@ class Registration(SpaceScoped, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    space_id: int = Field(foreign_key="space.id", index=True, ondelete="RESTRICT")  # kept: no cascade
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="RESTRICT")
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True, ondelete="SET NULL")
     # Visitors (no account) only: members are reached through their account.
     name: str | None = Field(default=None, max_length=120)

@@ -9,6 +9,7 @@ from app.audit.service import list_space_entries
 from app.core.web import SessionDep, api_router
 from app.space import service
 from app.space.deps import AuditView, MemberManage, MemberView, SpaceManage, SpaceView
+from app.space.legal import LEGAL_FIELDS
 from app.space.models import Invitation, SpaceMember
 from app.space.schemas import (
     AuditPage,
@@ -48,7 +49,11 @@ async def get_space(ctx: SpaceView) -> SpaceRead:
 
 @router.patch("/spaces/{slug}", response_model=SpaceRead)
 async def update_space(payload: SpaceUpdate, ctx: SpaceManage, session: SessionDep) -> SpaceRead:
-    await service.update_space(session, ctx.space, ctx.account, **payload.model_dump(exclude_unset=True))
+    sent = payload.model_dump(exclude_unset=True)
+    legal = {k: sent.pop(k) for k in LEGAL_FIELDS if k in sent}
+    await service.update_space(session, ctx.space, ctx.account, **sent)
+    if legal:
+        await service.set_legal_identity(session, ctx.space, ctx.account, legal)
     return SpaceRead.model_validate(ctx.space)
 
 

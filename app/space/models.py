@@ -22,11 +22,19 @@ class Space(SQLModel, table=True):
     timezone: str = Field(default="Europe/Paris", max_length=64)
     locale: str = Field(default="fr", max_length=5)
     currency: str = Field(default="EUR", max_length=3)
-    legal_form: str | None = Field(default=None, max_length=32)
+    # -- legal identity: what invoices print; checked by app.space.legal only ----------------------
+    legal_form: str | None = Field(default=None, max_length=32)     # LegalForm
     legal_name: str | None = Field(default=None, max_length=200)
-    siret: str | None = Field(default=None, max_length=14)
-    vat_status: str | None = Field(default=None, max_length=32)
-    address: str | None = Field(default=None, max_length=300)
+    siret: str | None = Field(default=None, max_length=14)          # SIRET (14 digits) or SIREN (9)
+    rna: str | None = Field(default=None, max_length=10)            # associations: W + 9 digits
+    vat_number: str | None = Field(default=None, max_length=20)     # EU VAT number, compact
+    vat_regime: str | None = Field(default=None, max_length=32)     # VatRegime: vat / franchise / association
+    address: str | None = Field(default=None, max_length=300)       # street
+    postcode: str | None = Field(default=None, max_length=10)
+    town: str | None = Field(default=None, max_length=100)
+    invoice_prefix: str | None = Field(default=None, max_length=10)
+    payment_terms_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
+    # -- end of legal identity ---------------------------------------------------------------------
     suspended_at: datetime | None = None
     suspended_reason: str | None = Field(default=None, max_length=300)
     # Grows with every change to the space's resources, hours, closures, blocks or calendar pushes

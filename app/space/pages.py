@@ -11,6 +11,7 @@ from app.core.permissions import Perm, Role
 from app.core.web import SessionDep, form_data, form_email, page_router, redirect, register_space_nav, render
 from app.space import service
 from app.space.deps import AuditView, MemberManage, MemberView, SpaceManage, SpaceView
+from app.space.legal import LEGAL_FIELDS
 
 router = page_router()
 
@@ -18,31 +19,21 @@ register_space_nav(80, Perm.member_view, _l("People"), "members")
 register_space_nav(90, Perm.space_manage, _l("Settings"), "settings")
 register_space_nav(95, Perm.audit_view, _l("Activity log"), "audit")
 
-LEGAL_FIELDS = ("legal_form", "legal_name", "siret", "vat_status", "address")
-
-
 async def _remember_spaces(request: Request, session, account) -> None:
     request.state.my_spaces = await service.spaces_of(session, account.id)
 
 
 def _legal(form: dict[str, str]) -> dict[str, str | None]:
-    values = {k: (form.get(k) or "").strip() or None for k in LEGAL_FIELDS}
-    if values["siret"]:
-        values["siret"] = values["siret"].replace(" ", "")
-        if not (values["siret"].isdigit() and len(values["siret"]) == 14):
-            raise ValidationFailed(fields={"siret": N_("A SIRET number has 14 digits.")})
-    if values["legal_form"] not in (None, "association", "company", "public", "other"):
-        values["legal_form"] = None
-    if values["vat_status"] not in (None, "subject", "exempt", "franchise"):
-        values["vat_status"] = None
-    return values
+    """The legal identity as typed (the fields the form sent; an empty one clears the value):
+    ``app.space.legal`` checks it, as for the API."""
+    return {k: form[k] for k in LEGAL_FIELDS if k in form}
 
 
 @router.get("/spaces/new")
 async def new_space_form(request: Request, account: CurrentAccount, session: SessionDep) -> Response:
     await _remember_spaces(request, session, account)
     return render(request, "manage/space_new.html", {"timezones": sorted(service.TIMEZONES)},
-                  form={"timezone": "Europe/Paris", "locale": "fr"})
+                  form={"timezone": "Europe/Paris", "locale": "fr", "payment_terms_days": "30"})
 
 
 @router.post("/spaces/new")
@@ -143,7 +134,7 @@ async def revoke(invitation_id: int, ctx: MemberManage, session: SessionDep) -> 
 async def settings_form(request: Request, ctx: SpaceManage, session: SessionDep) -> Response:
     await _remember_spaces(request, session, ctx.account)
     s = ctx.space
-    form = {k: getattr(s, k) or "" for k in ("name", "timezone", "locale", *LEGAL_FIELDS)}
+    form = {k: "" if getattr(s, k) is None else str(getattr(s, k)) for k in ("name", "timezone", "locale", *LEGAL_FIELDS)}
     return render(request, "manage/settings.html", {"ctx": ctx, "timezones": sorted(service.TIMEZONES)}, form=form)
 
 
@@ -155,8 +146,9 @@ async def save_settings(request: Request, ctx: SpaceManage, session: SessionDep)
             raise ValidationFailed(fields={"name": N_("Give the space a name (at least 2 characters).")})
         await service.update_space(
             session, ctx.space, ctx.account, name=form["name"].strip(), timezone=form.get("timezone") or None,
-            locale=form.get("locale") if form.get("locale") in ("fr", "en") else None, **_legal(form),
+            locale=form.get("locale") if form.get("locale") in ("fr", "en") else None,
         )
+        await service.set_legal_identity(session, ctx.space, ctx.account, _legal(form))
     except FabriqueError as exc:
         await _remember_spaces(request, session, ctx.account)
         return render(request, "manage/settings.html", {"ctx": ctx, "timezones": sorted(service.TIMEZONES)},

@@ -2,33 +2,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field
 
+from app.core.i18n import gettext
 from app.core.permissions import Role
 from app.core.schemas import Strict
+from app.space.legal import vat_mention
 
 
-class SpaceCreate(Strict):
+class LegalIdentityWrite(Strict):
+    """The legal identity as sent: only a size guard here; ``app.space.legal`` decides, for the API
+    and the settings page alike (a pattern here would refuse with other codes than the page's)."""
+
+    legal_form: str | None = Field(default=None, max_length=500)
+    legal_name: str | None = Field(default=None, max_length=500)
+    siret: str | None = Field(default=None, max_length=500, description="SIRET (14 digits) or SIREN (9)")
+    rna: str | None = Field(default=None, max_length=500, description="Associations: W and 9 digits")
+    vat_number: str | None = Field(default=None, max_length=500, description="EU VAT number")
+    vat_regime: str | None = Field(default=None, max_length=500, description="vat, franchise or association")
+    address: str | None = Field(default=None, max_length=500, description="Street")
+    postcode: str | None = Field(default=None, max_length=500)
+    town: str | None = Field(default=None, max_length=500)
+    invoice_prefix: str | None = Field(default=None, max_length=500)
+    payment_terms_days: int | str | None = Field(default=None, description="Days, 0 to 60 (default 30)")
+
+
+class SpaceCreate(LegalIdentityWrite):
     name: str = Field(min_length=2, max_length=120)
     slug: str | None = Field(default=None, max_length=60)
     timezone: str = Field(default="Europe/Paris", max_length=64)
     locale: str = Field(default="fr", pattern="^(fr|en)$")
-    legal_form: str | None = Field(default=None, pattern="^(association|company|public|other)$")
-    legal_name: str | None = Field(default=None, max_length=200)
-    siret: str | None = Field(default=None, pattern=r"^\d{14}$")
-    vat_status: str | None = Field(default=None, pattern="^(subject|exempt|franchise)$")
-    address: str | None = Field(default=None, max_length=300)
 
 
-class SpaceUpdate(Strict):
+class SpaceUpdate(LegalIdentityWrite):
     name: str | None = Field(default=None, min_length=2, max_length=120)
     timezone: str | None = Field(default=None, max_length=64)
     locale: str | None = Field(default=None, pattern="^(fr|en)$")
-    legal_form: str | None = Field(default=None, pattern="^(association|company|public|other)$")
-    legal_name: str | None = Field(default=None, max_length=200)
-    siret: str | None = Field(default=None, pattern=r"^\d{14}$")
-    vat_status: str | None = Field(default=None, pattern="^(subject|exempt|franchise)$")
-    address: str | None = Field(default=None, max_length=300)
 
 
 class SpaceRead(BaseModel):
@@ -43,9 +52,21 @@ class SpaceRead(BaseModel):
     legal_form: str | None
     legal_name: str | None
     siret: str | None
-    vat_status: str | None
+    rna: str | None
+    vat_number: str | None
+    vat_regime: str | None
     address: str | None
+    postcode: str | None
+    town: str | None
+    invoice_prefix: str | None
+    payment_terms_days: int
     created_at: datetime
+
+    @computed_field(description="What invoices print for the VAT regime, in the caller's language")  # type: ignore[prop-decorator]
+    @property
+    def vat_mention(self) -> str | None:
+        msgid = vat_mention(self.vat_regime)
+        return gettext(msgid) if msgid else None
 
 
 class MySpace(SpaceRead):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import available_timezones
@@ -31,12 +32,14 @@ from app.space.errors import (
     SlugReserved,
     SlugTaken,
 )
+from app.space.legal import LEGAL_FIELDS, check_legal_identity
 from app.space.models import Invitation, Space, SpaceMember
 
 # What the audit page calls the actions logged here.
 audit_labels({
     "space.created": _l("Space created"),
     "space.updated": _l("Space settings changed"),
+    "space.legal_identity_changed": _l("Legal identity changed"),
     "space.suspended": _l("Space suspended"),
     "space.reactivated": _l("Space reactivated"),
     "member.invited": _l("Person invited"),
@@ -88,14 +91,19 @@ async def get_space(session: AsyncSession, slug: str) -> Space:
 
 async def create_space(
     session: AsyncSession, owner: Account, *, name: str, slug: str | None = None,
-    timezone: str = "Europe/Paris", locale: str = "fr", **legal: str | None,
+    timezone: str = "Europe/Paris", locale: str = "fr", **legal: object,
 ) -> tuple[Space, SpaceMember]:
+    """Create a space owned by ``owner``; ``legal`` holds legal identity fields, checked by
+    ``app.space.legal`` (unknown names are a programming error)."""
     slug = validate_slug(slug or slugify(name))
     validate_timezone(timezone)
+    unknown = set(legal) - set(LEGAL_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown legal identity fields: {sorted(unknown)}")
+    identity = check_legal_identity(legal)
     if (await session.exec(select(Space.id).where(Space.slug == slug))).first() is not None:
         raise SlugTaken()
-    space = Space(name=name.strip(), slug=slug, timezone=timezone, locale=locale,
-                  **{k: (v or None) for k, v in legal.items()})
+    space = Space(name=name.strip(), slug=slug, timezone=timezone, locale=locale, **identity)
     session.add(space)
     try:
         async with session.begin_nested():
@@ -122,6 +130,33 @@ async def update_space(session: AsyncSession, space: Space, actor: Account, **ch
         session.add(space)
         log_action(session, "space.updated", space_id=space.id, actor_id=actor.id, obj=space,
                    fields=",".join(sorted(changed)))
+    return space
+
+
+def legal_identity_of(space: Space) -> dict[str, object]:
+    return {name: getattr(space, name) for name in LEGAL_FIELDS}
+
+
+async def set_legal_identity(
+    session: AsyncSession, space: Space, actor: Account, changes: Mapping[str, object]
+) -> Space:
+    """Change some fields of the space's legal identity (the API's PATCH, the settings form).
+
+    The result — the current identity with ``changes`` laid over it — is checked as a whole by
+    ``app.space.legal.check_legal_identity``, so a SIREN and a VAT number given in two requests are
+    compared too. A refusal changes nothing.
+    """
+    unknown = set(changes) - set(LEGAL_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown legal identity fields: {sorted(unknown)}")
+    identity = check_legal_identity({**legal_identity_of(space), **changes})
+    changed = sorted(k for k, v in identity.items() if getattr(space, k) != v)
+    if changed:
+        for key in changed:
+            setattr(space, key, identity[key])
+        session.add(space)
+        log_action(session, "space.legal_identity_changed", space_id=space.id, actor_id=actor.id, obj=space,
+                   fields=",".join(changed))
     return space
 
 
@@ -177,9 +212,12 @@ def _check_can_grant(actor_role: str, role: str) -> None:
 
 
 async def _owner_count(session: AsyncSession) -> int:
-    return (await session.exec(
-        select(func.count()).select_from(SpaceMember).where(SpaceMember.role == Role.owner)
-    )).one()
+    """The space's owners, their rows locked until the transaction ends (``FOR UPDATE``): two
+    owners demoted, removed or deleting their accounts at once cannot both pass the last-owner
+    check (``app.account.privacy`` locks the same rows, in the same order)."""
+    return len((await session.exec(
+        select(SpaceMember.id).where(SpaceMember.role == Role.owner).order_by(col(SpaceMember.id)).with_for_update()
+    )).all())
 
 
 async def change_role(
