@@ -64,9 +64,11 @@ def make_engine(settings: Settings | None = None, url: str | None = None) -> Asy
 def init_engine(settings: Settings | None = None, url: str | None = None) -> AsyncEngine:
     global _engine, _sessionmaker
     import app.models  # noqa: F401  (every mapper configured before the first query)
+    from app.core.tenancy import GuardedSession
 
     _engine = make_engine(settings, url)
-    _sessionmaker = async_sessionmaker(_engine, class_=AsyncSession, expire_on_commit=False)
+    _sessionmaker = async_sessionmaker(_engine, class_=AsyncSession, sync_session_class=GuardedSession,
+                                       expire_on_commit=False)
     return _engine
 
 
