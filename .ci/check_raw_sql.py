@@ -8,7 +8,8 @@ run it outside a session — or lift the guard on purpose — few, named and exp
 - ``text(...)`` (sqlalchemy's, whatever it was imported as),
 - ``.exec_driver_sql(...)``,
 - ``.connection()`` / ``Session.connection(session)`` (a connection the guard never sees),
-- ``engine.connect()`` / ``engine.begin()`` (``get_engine()``, ``make_engine()`` or a name ``engine``).
+- ``.connect()`` / ``.begin()`` on an engine (a name holding "engine", ``get_engine()``,
+  ``make_engine()``, ``session.bind``, ``session.get_bind()``).
 
 Migrations, tests and benchmarks are outside its scope. Usage: ``python .ci/check_raw_sql.py``
 from the repository root; exits 1 listing each offending call.
@@ -58,12 +59,11 @@ def _kind(call: ast.Call, text_names: set[str]) -> str | None:
         return "connection"
     if func.attr in {"connect", "begin"}:
         receiver = func.value
-        if isinstance(receiver, ast.Name) and receiver.id == "engine":
-            return "engine"
         if isinstance(receiver, ast.Call):
-            name = receiver.func.attr if isinstance(receiver.func, ast.Attribute) else getattr(receiver.func, "id", "")
-            if name in {"get_engine", "make_engine"}:
-                return "engine"
+            receiver = receiver.func  # get_engine().connect(), session.get_bind().connect()
+        name = receiver.attr if isinstance(receiver, ast.Attribute) else getattr(receiver, "id", "")
+        if "engine" in name or name in {"bind", "get_bind"}:
+            return "engine"
     return None
 
 

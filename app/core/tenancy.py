@@ -113,6 +113,24 @@ class GuardedSession(SQLModelSession):
             raise TenantScopeMissing("session.connection() bypasses the tenant guard: lift it with all_spaces()")
         return super().connection(*args, **kwargs)
 
+    # The legacy bulk methods write through neither the unit of work nor an executed statement:
+    # the guard would see nothing. ``insert()``/``update()`` with rows do the same, checked.
+    def bulk_save_objects(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse_legacy_bulk("bulk_save_objects")
+        super().bulk_save_objects(*args, **kwargs)
+
+    def bulk_insert_mappings(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse_legacy_bulk("bulk_insert_mappings")
+        super().bulk_insert_mappings(*args, **kwargs)
+
+    def bulk_update_mappings(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse_legacy_bulk("bulk_update_mappings")
+        super().bulk_update_mappings(*args, **kwargs)
+
+    def _refuse_legacy_bulk(self, name: str) -> None:
+        if not self.info.get(ALL_SPACES_KEY):
+            raise TenantScopeMissing(f"session.{name}() bypasses the tenant guard: use insert()/update() with rows")
+
 
 def _statement_parts(state: ORMExecuteState) -> tuple[set[type], bool, set[str]]:
     """What the statement touches: every space-scoped model — its entities, but also tables reached
@@ -241,11 +259,10 @@ def _check_bulk_write(state: ORMExecuteState, space_id: int) -> None:
         if getattr(stmt, "select", None) is not None:
             raise TenantScopeMissing(f"INSERT ... SELECT into {target} cannot be checked: lift the guard knowingly")
         for values in _value_sets(state):
-            if values.get("space_id", _UNKNOWN) != space_id:
-                raise TenantScopeMissing(
-                    f"bulk insert into {target} carries space {values.get('space_id', 'none')!r}"
-                    f" in the scope of space {space_id}"
-                )
+            value = values.get("space_id")
+            if value != space_id:
+                shown = "an SQL expression" if value is _UNKNOWN else f"space {value}"
+                raise TenantScopeMissing(f"bulk insert into {target} carries {shown} in the scope of space {space_id}")
     elif state.is_update:
         if any("space_id" in values for values in _value_sets(state)):
             raise TenantScopeMissing(f"bulk update of {target} sets space_id: a row never changes space")

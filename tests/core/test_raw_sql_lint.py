@@ -38,10 +38,12 @@ def test_each_way_around_the_guard_is_reported(tmp_path):
         "    connection = await session.connection()\n"
         "    async with get_engine().connect() as c:\n"
         "        pass\n"
+        "    async with session.bind.begin() as c:\n"
+        "        pass\n"
         "def fine(path):\n"
         "    return path.read_text(), clean_text('x')\n"
     )
     problems, _used = _checker().check_file(source, "app/probe.py")
     assert [p.split(": raw SQL (")[1].split(")")[0] for p in problems] == [
-        "text", "text", "exec_driver_sql", "connection", "engine"]
+        "text", "text", "exec_driver_sql", "connection", "engine", "engine"]
     assert all(p.startswith("app/probe.py:") for p in problems)

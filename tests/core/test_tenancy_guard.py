@@ -124,6 +124,21 @@ async def test_a_bulk_insert_carrying_another_spaces_id_is_refused(world):
     assert rows == [b]  # only the write of the scope's own space went through
 
 
+async def test_the_legacy_bulk_methods_are_refused_unless_the_guard_is_lifted(world):
+    row = {"space_id": world.a.space.id, "account_id": world.b.outsider.id, "role": "member"}
+    for call in (
+        lambda s: s.bulk_insert_mappings(SpaceMember, [row]),
+        lambda s: s.bulk_save_objects([SpaceMember(**row)]),
+        lambda s: s.bulk_update_mappings(SpaceMember, [{"id": world.b.members["member"].id, "tags": "x"}]),
+    ):
+        with pytest.raises(TenantScopeMissing):
+            async with db.transaction(space_id=world.b.space.id) as session:
+                await session.run_sync(call)
+    async with db.transaction(space_id=world.a.space.id, write=False) as session:
+        ids = (await session.exec(select(SpaceMember.account_id))).all()
+    assert world.b.outsider.id not in ids
+
+
 async def test_a_bulk_update_never_moves_a_row_to_another_space(world):
     a, b = world.a.space.id, world.b.space.id
     member_b = world.b.members["member"].id
