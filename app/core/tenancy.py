@@ -9,8 +9,9 @@ see all spaces says so explicitly with ``all_spaces(session)``.
 Writes are held to the same rule whichever way they are issued: the unit of work (``before_flush``)
 and bulk ``insert()``/``update()`` statements alike may only carry the scope's ``space_id``, and a
 bulk update may never set ``space_id``. What the guard cannot read is refused outright unless the
-scope is lifted: raw SQL (``text()``) run through a session and ``session.connection()`` (a
-connection runs statements the session never sees). Raw SQL elsewhere is kept to a commented
+scope is lifted: raw SQL (``text()``) run through a session, Core statements on a tenant table,
+``session.connection()`` (a connection runs statements the session never sees) and the legacy
+``bulk_*`` methods. Raw SQL elsewhere is kept to a commented
 allow-list by ``.ci/check_raw_sql.py``; the database itself refuses a row pointing to another
 space's row (composite foreign keys, see ``space_ref`` below and docs/architecture.md).
 """
