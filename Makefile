@@ -3,7 +3,8 @@
 #   make run            try it: SQLite + in-process jobs, demo space, http://127.0.0.1:$(PORT)
 #   make test           the test suite (SQLite unless FABRIQUE_TEST_DATABASE_URL is set)
 #   make test-e2e       browser tests (Playwright + Debian chromium)
-#   make lint           ruff, import-linter (import cycles), mypy (types)
+#   make lint           ruff, import-linter (import cycles), mypy (types), no raw SQL outside the
+#                       allow-list of .ci/check_raw_sql.py
 #   make messages       extract strings and update the fr/en catalogs
 #
 # Extra pytest options: make test PYTEST_ARGS="-x -k booking"
@@ -121,6 +122,7 @@ lint: dev
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/python .ci/check_raw_sql.py
 
 # Run as modules from the repository root: `python bench/calendar.py` would put bench/ first on
 # sys.path, and bench/calendar.py would then shadow the standard library's `calendar` module

@@ -44,7 +44,29 @@ def _include_object(obj, name, type_, reflected, compare_to) -> bool:
     return not (type_ == "index" and reflected and compare_to is None and name in POSTGRESQL_ONLY_INDEXES)
 
 
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    """SQLite rebuilds a table to alter it (batch mode): with foreign keys on, dropping the old copy
+    would cascade to the rows that reference it. The pragma only takes effect outside a
+    transaction, hence the driver's own cursor, before SQLAlchemy begins one."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
+
+
 def do_run_migrations(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if sqlite:
+        _sqlite_foreign_keys(connection, False)
+    try:
+        _run(connection)
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, True)
+
+
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

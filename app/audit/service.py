@@ -8,6 +8,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.audit.models import AuditEntry
+from app.core.tenancy import all_spaces
 
 
 def log_action(
@@ -21,6 +22,9 @@ def log_action(
     object_id: Any = None,
     **data: Any,
 ) -> AuditEntry:
+    """Record an action. ``space_id=None`` records an account-level entry, of no space: it is
+    written with the tenant guard lifted for this row alone; any other entry goes through the guard
+    (another space's entry in a space's scope raises)."""
     if obj is not None:
         object_type = object_type or getattr(obj, "__tablename__", type(obj).__name__.lower())
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
@@ -29,14 +33,19 @@ def log_action(
         object_id=str(object_id) if object_id is not None else None,
         data={k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v) for k, v in data.items()},
     )
-    session.add(entry)
+    if space_id is None:
+        with all_spaces(session):
+            session.add(entry)
+    else:
+        session.add(entry)
     return entry
 
 
 async def list_space_entries(
-    session: AsyncSession, space_id: int, *, limit: int = 50, offset: int = 0
+    session: AsyncSession, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[AuditEntry], int]:
-    base = select(AuditEntry).where(AuditEntry.space_id == space_id)
+    """The entries of the session's space, newest first (the tenant guard does the filtering)."""
+    base = select(AuditEntry)
     total = (await session.exec(select(func.count()).select_from(base.subquery()))).one()
     rows = await session.exec(
         base.order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc()).offset(offset).limit(limit)

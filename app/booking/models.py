@@ -17,7 +17,7 @@ from sqlmodel import Field
 
 from app.core.clock import now
 from app.core.records import kept_record
-from app.core.tenancy import SpaceScoped, space_config, space_counter
+from app.core.tenancy import SpaceScoped, space_config, space_counter, space_key, space_ref
 
 
 class BookingStatus(StrEnum):
@@ -74,6 +74,7 @@ class BookingSeries(SpaceScoped, table=True):
     """A weekly repeat; its occurrences are materialised as bookings carrying ``series_id``."""
 
     __tablename__ = "booking_series"
+    __table_args__ = (space_key("booking_series"), space_ref("resource_id", "resource", ondelete="CASCADE"))
 
     id: int | None = Field(default=None, primary_key=True)
     resource_id: int = Field(foreign_key="resource.id", ondelete="CASCADE")
@@ -104,6 +105,9 @@ class Booking(SpaceScoped, table=True):
         Index("ix_booking_space_resource_blocked_until", "space_id", "resource_id", "blocked_until"),
         Index("ix_booking_space_starts", "space_id", "starts_at"),
         Index("ix_booking_space_account_starts", "space_id", "account_id", "starts_at"),
+        space_key("booking"),
+        space_ref("resource_id", "resource", ondelete="RESTRICT"),
+        space_ref("series_id", "booking_series", ondelete="SET NULL"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

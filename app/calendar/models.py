@@ -13,7 +13,7 @@ from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field
 
 from app.core.clock import now
-from app.core.tenancy import SpaceScoped, space_config
+from app.core.tenancy import SpaceScoped, space_config, space_key, space_ref
 
 
 class FeedKind(StrEnum):
@@ -35,6 +35,7 @@ class CalendarFeed(SpaceScoped, table=True):
     __table_args__ = (
         UniqueConstraint("token_hash", name="uq_calendar_feed_token_hash"),
         Index("ix_calendar_feed_space_kind", "space_id", "kind", "account_id", "resource_id"),
+        space_ref("resource_id", "resource", ondelete="CASCADE"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -57,7 +58,10 @@ class CalendarSource(SpaceScoped, table=True):
     """
 
     __tablename__ = "calendar_source"
-    __table_args__ = (Index("ix_calendar_source_space_resource", "space_id", "resource_id"),)
+    __table_args__ = (
+        Index("ix_calendar_source_space_resource", "space_id", "resource_id"),
+        space_ref("resource_id", "resource", ondelete="CASCADE"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     resource_id: int = Field(foreign_key="resource.id", ondelete="CASCADE")
@@ -95,7 +99,11 @@ class CaldavTarget(SpaceScoped, table=True):
     """
 
     __tablename__ = "caldav_target"
-    __table_args__ = (UniqueConstraint("space_id", "resource_id", name="uq_caldav_target_resource"),)
+    __table_args__ = (
+        UniqueConstraint("space_id", "resource_id", name="uq_caldav_target_resource"),
+        space_key("caldav_target"),
+        space_ref("resource_id", "resource", ondelete="CASCADE"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     resource_id: int = Field(foreign_key="resource.id", ondelete="CASCADE")
@@ -115,7 +123,11 @@ class CaldavObject(SpaceScoped, table=True):
     """What was written where: one row per booking and CalDAV calendar holding it."""
 
     __tablename__ = "caldav_object"
-    __table_args__ = (UniqueConstraint("target_id", "booking_id", name="uq_caldav_object_target_booking"),)
+    __table_args__ = (
+        UniqueConstraint("target_id", "booking_id", name="uq_caldav_object_target_booking"),
+        space_ref("target_id", "caldav_target", ondelete="CASCADE"),
+        space_ref("booking_id", "booking", ondelete="CASCADE"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     target_id: int = Field(foreign_key="caldav_target.id", ondelete="CASCADE")

@@ -42,6 +42,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _on_checkin(dbapi_conn: Any, _record: Any) -> None:
+        # A COMMIT refused by a deferred foreign key (app.core.tenancy.space_ref) leaves SQLite's
+        # transaction open, and SQLAlchemy, which called commit, does not roll it back: the next
+        # BEGIN on this connection would fail. (PostgreSQL ends the transaction itself.)
+        if dbapi_conn is not None and dbapi_conn.driver_connection.in_transaction:
+            dbapi_conn.rollback()
+
 
 def make_engine(settings: Settings | None = None, url: str | None = None) -> AsyncEngine:
     settings = settings or get_settings()
@@ -66,9 +74,11 @@ def init_engine(settings: Settings | None = None, url: str | None = None) -> Asy
     global _engine, _sessionmaker
     discovery.load_models()  # every mapper configured before the first query
     discovery.load_hooks()  # and every domain's listeners registered before the first change
+    from app.core.tenancy import GuardedSession
 
     _engine = make_engine(settings, url)
-    _sessionmaker = async_sessionmaker(_engine, class_=AsyncSession, expire_on_commit=False)
+    _sessionmaker = async_sessionmaker(_engine, class_=AsyncSession, sync_session_class=GuardedSession,
+                                       expire_on_commit=False)
     return _engine
 
 

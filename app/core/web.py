@@ -2,7 +2,10 @@
 
 ``TxRoute`` wraps every endpoint in a transaction: it commits when the response is a success and
 rolls back otherwise (a form re-rendered with errors leaves no partial write), then dispatches
-the jobs buffered during the request. Routers are built with ``api_router()`` / ``page_router()``.
+the jobs buffered during the request. A page that handled an error and answers with a redirect
+(``redirect(..., category="error")``, or any response passed to ``mark_failed``) is a failure
+too: what was flushed before the error is rolled back, though the status is a 303. Routers are
+built with ``api_router()`` / ``page_router()``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from app.core.i18n import N_
 from app.core.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, csrf_token_valid, new_csrf_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FAILED_ATTR = "fabrique_failed"  # set on a response by mark_failed(): TxRoute rolls back
 FLASH_COOKIE = "fabrique_flash"
 LANG_COOKIE = "fabrique_lang"
 
@@ -49,7 +53,7 @@ class TxRoute(APIRoute):
                         session.expunge_all()
                         await session.rollback()
                         raise
-                    if response.status_code < 400:
+                    if response.status_code < 400 and not getattr(response, FAILED_ATTR, False):
                         await session.commit()
                         await jobs.dispatch(session)
                     else:
@@ -256,10 +260,20 @@ def finish_page_response(request: Request, response: Response) -> None:
         response.delete_cookie(FLASH_COOKIE)
 
 
+def mark_failed(response: Response) -> Response:
+    """Mark a response that reports a handled error: its request's transaction is rolled back."""
+    setattr(response, FAILED_ATTR, True)
+    return response
+
+
 def redirect(url: str, *, message: str | None = None, category: str = "success") -> RedirectResponse:
+    """A 303 to ``url`` with a flash. ``category="error"`` says the request failed: nothing it
+    wrote before the error is kept."""
     response = RedirectResponse(url, status_code=303)
     if message:
         flash(response, message, category)
+    if category == "error":
+        mark_failed(response)
     return response
 
 

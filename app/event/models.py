@@ -15,7 +15,7 @@ from sqlmodel import Field
 
 from app.core.clock import now
 from app.core.records import kept_record
-from app.core.tenancy import SpaceScoped
+from app.core.tenancy import SpaceScoped, space_key, space_ref
 
 
 class EventStatus(StrEnum):
@@ -56,6 +56,7 @@ class EventSeries(SpaceScoped, table=True):
     """Events created together as a weekly series; each occurrence is an ordinary event row."""
 
     __tablename__ = "event_series"
+    __table_args__ = (space_key("event_series"),)
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
@@ -71,6 +72,10 @@ class Event(SpaceScoped, table=True):
         Index("ix_event_space_starts", "space_id", "starts_at"),
         CheckConstraint("capacity IS NULL OR capacity >= 1", name="capacity_positive"),
         CheckConstraint("price_public_cents >= 0 AND price_member_cents >= 0", name="prices_not_negative"),
+        space_key("event"),
+        space_ref("series_id", "event_series", ondelete="SET NULL"),
+        space_ref("resource_id", "resource", ondelete="SET NULL"),
+        space_ref("booking_id", "booking", ondelete="SET NULL"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -117,6 +122,7 @@ class Registration(SpaceScoped, table=True):
         UniqueConstraint("event_id", "account_id", name="uq_registration_event_account"),
         UniqueConstraint("event_id", "email", name="uq_registration_event_email"),
         Index("ix_registration_event_status_seq", "event_id", "status", "seq"),
+        space_ref("event_id", "event", ondelete="RESTRICT"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

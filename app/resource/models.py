@@ -11,7 +11,7 @@ from sqlmodel import Field
 from app.booking.rules import BookingRules
 from app.core.clock import now
 from app.core.i18n import _l
-from app.core.tenancy import SpaceScoped, space_config
+from app.core.tenancy import SpaceScoped, space_config, space_key, space_ref
 
 
 class ResourceKind(StrEnum):
@@ -46,7 +46,7 @@ class Resource(SpaceScoped, table=True):
     """
 
     __tablename__ = "resource"
-    __table_args__ = (Index("ix_resource_space_position", "space_id", "position"),)
+    __table_args__ = (Index("ix_resource_space_position", "space_id", "position"), space_key("resource"))
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
@@ -117,7 +117,10 @@ class ResourceBlock(SpaceScoped, table=True):
     """
 
     __tablename__ = "resource_block"
-    __table_args__ = (Index("ix_resource_block_space_resource_starts", "space_id", "resource_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_resource_block_space_resource_starts", "space_id", "resource_id", "starts_at"),
+        space_ref("resource_id", "resource", ondelete="CASCADE"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     resource_id: int = Field(foreign_key="resource.id", ondelete="CASCADE")

@@ -137,7 +137,7 @@ async def audit_log(
     ctx: AuditView, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AuditPage:
-    entries, total = await list_space_entries(session, ctx.space.id, limit=limit, offset=offset)
+    entries, total = await list_space_entries(session, limit=limit, offset=offset)
     return AuditPage(items=[AuditRead.model_validate(e, from_attributes=True) for e in entries], total=total)
 
 

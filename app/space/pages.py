@@ -163,7 +163,7 @@ async def audit_page(request: Request, ctx: AuditView, session: SessionDep) -> R
         page = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         page = 1
-    entries, total = await list_space_entries(session, ctx.space.id, limit=50, offset=(page - 1) * 50)
+    entries, total = await list_space_entries(session, limit=50, offset=(page - 1) * 50)
     actors = {r.account.id: r.account.name for r in await service.list_members(session)}
     return render(request, "manage/audit.html", {
         "ctx": ctx, "entries": entries, "total": total, "page": page, "pages": max(1, (total + 49) // 50),
