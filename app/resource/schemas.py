@@ -10,12 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.account.schemas import Strict
 from app.booking.schemas import IsoDatetime
+from app.core.money import Cents
+from app.pricing.vat import VAT_RATE_HELP
 from app.resource.models import Resource, ResourceBlock
 
 Kind = Literal["hot_desk", "dedicated_desk", "meeting_room", "private_office", "equipment"]
 UnitName = Literal["hour", "half_day", "day"]
 RoleName = Literal["owner", "manager", "animator", "member"]
-Cents = Annotated[int, Field(strict=True, ge=0, le=100_000_000)]
 Minutes = Annotated[int, Field(strict=True, ge=0, le=60 * 24 * 31)]
 
 
@@ -36,7 +37,7 @@ class ResourceCreate(Strict):
     required_tags: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=10)
     price_public_cents: Cents = 0
     price_member_cents: Cents = 0
-    vat_rate_bp: Annotated[int, Field(strict=True, ge=0, le=10000)] = 2000
+    vat_rate_bp: int | None = Field(default=None, strict=True, description=VAT_RATE_HELP)
     position: Annotated[int, Field(strict=True, ge=0, le=10000)] = 0
 
 
@@ -57,7 +58,7 @@ class ResourceUpdate(Strict):
     required_tags: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = Field(default=None, max_length=10)
     price_public_cents: Cents | None = None
     price_member_cents: Cents | None = None
-    vat_rate_bp: Annotated[int, Field(strict=True, ge=0, le=10000)] | None = None
+    vat_rate_bp: int | None = Field(default=None, strict=True, description=VAT_RATE_HELP)
     position: Annotated[int, Field(strict=True, ge=0, le=10000)] | None = None
 
 
@@ -81,7 +82,7 @@ class ResourceRead(BaseModel):
     required_tags: list[str]
     price_public_cents: int
     price_member_cents: int
-    vat_rate_bp: int
+    vat_rate_bp: int | None
     position: int
     archived: bool
     archived_at: datetime | None

@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import now
@@ -34,6 +34,11 @@ class Space(SQLModel, table=True):
     siret: str | None = Field(default=None, max_length=14)
     vat_status: str | None = Field(default=None, max_length=32)
     address: str | None = Field(default=None, max_length=300)
+    # -- pricing settings (app.pricing): the default VAT rate, basis points (a space exempt
+    # from VAT or under the franchise uses 0), and whether typed prices include VAT.
+    default_vat_rate_bp: int = Field(default=2000, sa_column_kwargs={"server_default": "2000"})
+    prices_include_vat: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # -- end of pricing settings
     suspended_at: datetime | None = None
     suspended_reason: str | None = Field(default=None, max_length=300)
     # Grows with every change to the space's resources, hours, closures, blocks or calendar pushes

@@ -5,7 +5,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.account.schemas import Strict
+from app.pricing.vat import VAT_RATES_BP
 from app.space.models import Role
+
+DEFAULT_RATE_HELP = f"the space's VAT rate in basis points, one of {', '.join(map(str, VAT_RATES_BP))}"
 
 
 class SpaceCreate(Strict):
@@ -29,6 +32,11 @@ class SpaceUpdate(Strict):
     siret: str | None = Field(default=None, pattern=r"^\d{14}$")
     vat_status: str | None = Field(default=None, pattern="^(subject|exempt|franchise)$")
     address: str | None = Field(default=None, max_length=300)
+    # -- pricing settings (app.pricing)
+    default_vat_rate_bp: int | None = Field(default=None, strict=True, description=DEFAULT_RATE_HELP)
+    prices_include_vat: bool | None = Field(default=None, strict=True,
+                                            description="whether typed prices include VAT")
+    # -- end of pricing settings
 
 
 class SpaceRead(BaseModel):
@@ -45,6 +53,8 @@ class SpaceRead(BaseModel):
     siret: str | None
     vat_status: str | None
     address: str | None
+    default_vat_rate_bp: int
+    prices_include_vat: bool
     created_at: datetime
 
 
