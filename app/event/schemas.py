@@ -7,6 +7,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from app.account.schemas import Strict
 from app.core.money import Cents
+from app.pricing.schemas import ChargeRead
 from app.pricing.vat import VAT_RATE_HELP
 
 
@@ -127,6 +128,9 @@ class RegistrationRead(BaseModel):
     confirmed_at: datetime | None
     promoted_at: datetime | None
     cancelled_at: datetime | None
+    charges: list[ChargeRead] | None = Field(
+        default=None, description="the registration's charges, reversals included (answers about one "
+                                  "registration; null in lists)")
 
 
 class AttendanceUpdate(Strict):
