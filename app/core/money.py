@@ -77,7 +77,7 @@ def parse_cents(
     maximum: int = MAX_CENTS,
 ) -> int:
     """Typed euros → integer cents. Empty is 0 unless ``required``; raises :class:`InvalidAmount`."""
-    text = (value or "").strip()
+    text = typed = (value or "").strip()
     if len(text) > _MAX_TEXT:
         raise InvalidAmount(field)
     negative = False
@@ -87,7 +87,7 @@ def parse_cents(
     if text.startswith("-") and not negative:  # "€-12" as well as "-€12"
         negative, text = True, text[1:].strip("".join(_SPACES))
     if not text:
-        if negative:
+        if typed:  # "€" or "-" alone
             raise InvalidAmount(field)
         if required:
             raise InvalidAmount(field, InvalidAmount.required)
