@@ -31,7 +31,7 @@ VAT_RATE_HELP = "VAT rate in basis points, one of 2000, 1000, 550, 210, 0 (20 %,
 
 class InvalidVatRate(InvalidAmount):
     code = "invalid_vat_rate"
-    message = N_("Choose one of the VAT rates: 20 %, 10 %, 5.5 %, 2.1 % or 0 %.")
+    message = N_("Choose a VAT rate from the list: 20, 10, 5.5, 2.1 or 0 percent.")
 
 
 def check_rate(rate_bp: int | None, field: str, *, optional: bool = False) -> int | None:
