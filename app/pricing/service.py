@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import clock
 from app.core.errors import FabriqueError
 from app.core.i18n import N_
+from app.core.tenancy import require_scope
 from app.pricing import repository
 from app.pricing.models import Charge
 from app.pricing.quote import Item, PricedLine, PriceKind
@@ -31,8 +32,9 @@ def record(session: AsyncSession, lines: list[PricedLine], *, source: Source, so
            account_id: int | None) -> list[Charge]:
     """Add a charge per non-free line (written with the caller's next flush, in its transaction)."""
     now = clock.now()
+    space_id = require_scope(session)
     charges = [
-        Charge(account_id=account_id, source_type=source, source_id=source_id, item=x.item,
+        Charge(space_id=space_id, account_id=account_id, source_type=source, source_id=source_id, item=x.item,
                label=x.label[:200], quantity=x.quantity, unit=x.unit, unit_price_cents=x.unit_price_cents,
                prices_include_vat=x.prices_include_vat, vat_rate_bp=x.vat_rate_bp, price_kind=x.price_kind,
                currency=x.currency, amount_excl_cents=x.amount_excl_cents, vat_cents=x.vat_cents,
@@ -60,7 +62,7 @@ async def reverse(session: AsyncSession, *, source: Source, source_id: int) -> l
         return []
     now = clock.now()
     session.add_all([
-        Charge(account_id=c.account_id, source_type=c.source_type, source_id=c.source_id, item=c.item,
+        Charge(space_id=c.space_id, account_id=c.account_id, source_type=c.source_type, source_id=c.source_id, item=c.item,
                label=c.label, quantity=-c.quantity, unit=c.unit, unit_price_cents=c.unit_price_cents,
                prices_include_vat=c.prices_include_vat, vat_rate_bp=c.vat_rate_bp, price_kind=c.price_kind,
                currency=c.currency, amount_excl_cents=-c.amount_excl_cents, vat_cents=-c.vat_cents,
