@@ -39,6 +39,7 @@ from app.booking.snapshot import snapshot_of
 from app.core import clock
 from app.core.web import SessionDep, api_router
 from app.pricing import service as pricing
+from app.pricing.models import Charge
 from app.pricing.quote import PriceKind
 from app.pricing.schemas import PricedLineRead
 from app.resource.service import get_resource
@@ -146,13 +147,15 @@ async def create_booking(
         return record
     resource = (await snapshot_of(session, ctx.space)).resource(payload.resource_id)
     member, account = await beneficiary(session, ctx, payload.member_id)
+    charges: list[Charge] = []
     booking = await service.book(
         session, space=ctx.space, resource=resource, member=member, account=account, actor=ctx.account,
         starts_at=payload.starts_at, ends_at=payload.ends_at, is_staff=ctx.is_staff, note=payload.note,
         guard_alone=True,  # any error ends this request: its transaction is rolled back
-        price_kind=_price_kind(ctx, payload.guest),
+        price_kind=_price_kind(ctx, payload.guest), charges_out=charges,
     )
-    charges = (await pricing.charges_of(session, pricing.Source.booking, [booking.id]))[booking.id]
+    if charges:
+        await session.flush()  # their ids: the INSERT the commit would have sent, sent now
     return idempotency.remember(record, status.HTTP_201_CREATED, BookingRead.of(booking, account.name, charges))
 
 

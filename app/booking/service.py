@@ -41,6 +41,7 @@ from app.core import clock
 from app.core.errors import FabriqueError
 from app.pricing import quote as pricing
 from app.pricing import service as charges
+from app.pricing.models import Charge
 from app.pricing.quote import PricedLine, PriceKind
 from app.resource.models import Resource
 from app.resource.service import blocks_between
@@ -271,6 +272,7 @@ async def book(
     notify_member: bool = True,
     guard_alone: bool = False,
     price_kind: PriceKind | None = None,
+    charges_out: list[Charge] | None = None,
 ) -> Booking:
     """Book ``resource`` for ``member`` (``account`` is the member's account; ``actor`` who acts).
 
@@ -279,7 +281,8 @@ async def book(
     ``guard_alone=True`` saves a query when the caller's transaction ends with any error it
     raises (see ``_guard``): after a conflict the session must only be rolled back.
     The price is the member's (``price_kind`` lets staff charge a guest the public price); its
-    lines are stored as charges in the same transaction.
+    lines are stored as charges in the same transaction (appended to ``charges_out`` if given:
+    the API answers with them without reading them back).
     """
     now = clock.now()
     starts_at, ends_at, cal = await _check(session, space, resource, member, starts_at, ends_at,
@@ -294,8 +297,10 @@ async def book(
         currency=price.currency, vat_rate_bp=price.vat_rate_bp, created_at=now, updated_at=now,
     )
     await _guard(session, space, resource, booking, guard_alone=guard_alone)
-    charges.record(session, list(price.lines), source=charges.Source.booking, source_id=booking.id,  # type: ignore[arg-type]
-                   account_id=account.id)
+    written = charges.record(session, list(price.lines), source=charges.Source.booking,
+                             source_id=booking.id, account_id=account.id)  # type: ignore[arg-type]
+    if charges_out is not None:
+        charges_out.extend(written)
     log_action(session, "booking.created", space_id=space.id, actor_id=actor.id, obj=booking,
                resource_id=resource.id, account_id=account.id, starts_at=starts_at.isoformat(),
                ends_at=ends_at.isoformat(), on_behalf=on_behalf)
