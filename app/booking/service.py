@@ -378,6 +378,9 @@ async def cancel_booking(
     """Cancel a booking. Members are held to the resource's deadline (refused, or the booking is
     marked ``late_cancel_charged`` under a "charge" policy); staff may cancel any booking that has
     not ended, and the member is told their reason."""
+    # Locked and read again: of two cancellations racing, the second sees the first's outcome
+    # (and its charges reversed) instead of cancelling and reversing again.
+    await session.refresh(booking, with_for_update=True)
     if booking.status != BookingStatus.confirmed:
         raise BookingNotActive()
     now = clock.now()
