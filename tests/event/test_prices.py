@@ -49,3 +49,12 @@ async def test_an_event_vat_rate_that_is_not_a_french_rate_is_refused_by_the_api
     r = await api(world.a.tokens["animator"]).post(f"/api/v1/spaces/{world.a.slug}/events",
                                                    json=_payload(price_public_cents=500, vat_rate_bp=1960))
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_vat_rate"
+
+
+async def test_the_attendance_list_shows_prices_as_the_reader_writes_amounts(world, api):
+    from tests.event.factories import create_event, register
+
+    event = await create_event(world.a.space, world.a.animator, price_member_cents=123450)
+    await register(world.a.space, event, world.a.member)
+    csv = await api(world.a.tokens["animator"]).get(f"/api/v1/spaces/{world.a.slug}/events/{event.id}/attendance.csv")
+    assert '"1,234.50"' in csv.text and "Price," in csv.text.splitlines()[0]
