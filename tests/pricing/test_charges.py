@@ -206,6 +206,18 @@ async def test_a_member_s_registration_is_charged_and_reversed_when_cancelled(wo
     assert [c["amount_incl_cents"] for c in r.json()["charges"]] == [800, -800]
 
 
+async def test_the_member_sees_the_charges_on_my_bookings_and_on_the_event_page(world, api, web):
+    room = await create_room(world.a.space)
+    booking = await _book(api, world, room)
+    event = await create_event(world.a.space, world.a.animator, price_member_cents=800, starts_at=TOMORROW_EVENING())
+    await register(world.a.space, event, world.a.member)
+    member = await web(world.a.member)
+    page = await member.get(f"/s/{world.a.slug}/bookings/mine")
+    assert f'data-testid="charges-{booking["id"]}"' in page.text and "TTC" in page.text
+    page = await member.get(f"/s/{world.a.slug}/events/{event.id}")
+    assert 'data-testid="registration-charges"' in page.text
+
+
 async def test_a_waitlisted_registration_is_charged_only_when_it_gets_a_seat(world, api):
     event = await create_event(world.a.space, world.a.animator, price_member_cents=800, capacity=1,
                                starts_at=TOMORROW_EVENING())
@@ -228,6 +240,8 @@ async def test_a_visitor_pays_the_public_price_once_confirmed(world, web, outbox
     await visitor.post(f"{link_in((await outbox())[0], '/r/')}/confirm")
     [charge] = await _charges(world.a.space, "registration")
     assert (charge.account_id, charge.price_kind, charge.amount_incl_cents) == (None, "public", 500)
+    page = await visitor.get(link_in((await outbox())[0], '/r/'))
+    assert 'data-testid="registration-charges"' in page.text
 
 
 async def test_cancelling_an_event_reverses_its_registrations_charges(world, api):
