@@ -298,7 +298,7 @@ async def book(
     )
     await _guard(session, space, resource, booking, guard_alone=guard_alone)
     written = charges.record(session, list(price.lines), source=charges.Source.booking,
-                             source_id=booking.id, account_id=account.id)  # type: ignore[arg-type]
+                             source_id=booking.id, account_id=account.id)
     if charges_out is not None:
         charges_out.extend(written)
     log_action(session, "booking.created", space_id=space.id, actor_id=actor.id, obj=booking,
@@ -393,10 +393,10 @@ async def cancel_booking(
     _mark_cancelled(booking, actor, reason)
     session.add(booking)
     await session.flush()
-    charged = await charges.reverse(session, source=charges.Source.booking, source_id=booking.id)  # type: ignore[arg-type]
+    charged = await charges.reverse(session, source=charges.Source.booking, source_id=booking.id)
     if booking.late_cancel_charged:
         charges.record(session, pricing.late_cancel_lines([charges.line_of(c) for c in charged]),
-                       source=charges.Source.booking, source_id=booking.id, account_id=booking.account_id)  # type: ignore[arg-type]
+                       source=charges.Source.booking, source_id=booking.id, account_id=booking.account_id)
     log_action(session, "booking.cancelled", space_id=space.id, actor_id=actor.id, obj=booking,
                resource_id=resource.id, reason=booking.cancel_reason, late=booking.late_cancel_charged,
                by_staff=as_staff and actor.id != booking.account_id)
@@ -459,8 +459,8 @@ async def move_booking(
         raise
     if booking.source != BookingSource.event:
         # The old slot's charges are reversed and the new slot's written: charges are never edited.
-        await charges.reverse(session, source=charges.Source.booking, source_id=booking.id)  # type: ignore[arg-type]
-        charges.record(session, list(price.lines), source=charges.Source.booking, source_id=booking.id,  # type: ignore[arg-type]
+        await charges.reverse(session, source=charges.Source.booking, source_id=booking.id)
+        charges.record(session, list(price.lines), source=charges.Source.booking, source_id=booking.id,
                        account_id=booking.account_id)
     log_action(session, "booking.moved", space_id=space.id, actor_id=actor.id, obj=booking,
                from_resource_id=before[0], from_starts_at=before[1].isoformat(), to_resource_id=target.id,

@@ -120,7 +120,7 @@ async def _row(session, reg: Registration) -> registrations.RegistrationRow:
 
 async def _one(session, reg: Registration) -> RegistrationRead:
     """One registration's answer, with its charges."""
-    charges = (await pricing.charges_of(session, pricing.Source.registration, [reg.id]))[reg.id]
+    charges = await pricing.charges_for(session, pricing.Source.registration, reg.id)
     return registration_read(await _row(session, reg), charges)
 
 

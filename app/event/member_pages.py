@@ -48,8 +48,7 @@ async def detail(
         "room_problem": problem.translated_message() if problem else None,
         "ctx": ctx, "event": event, "mine": mine, "counts": counts, "staff": ctx.can(Perm.event_manage),
         "position": await registrations.waitlist_position(session, mine) if mine else None,
-        "charges": (await pricing.charges_of(session, pricing.Source.registration, [mine.id]))[mine.id]  # type: ignore[list-item]
-        if mine else [],
+        "charges": await pricing.charges_for(session, pricing.Source.registration, mine.id) if mine else [],
         "description_html": render_markdown(event.description),
         "public_url": f"/p/{ctx.space.slug}/events/{event.id}" if event.is_public else None,
     }, error=error)

@@ -142,7 +142,7 @@ async def _registration_page(request: Request, session, token: str, *, error=Non
     return render(request, "event/registration.html", {
         "space": space, "event": event, "reg": reg, "token": token,
         "position": await registrations.waitlist_position(session, reg),
-        "charges": (await pricing.charges_of(session, pricing.Source.registration, [reg.id]))[reg.id],  # type: ignore[list-item]
+        "charges": await pricing.charges_for(session, pricing.Source.registration, reg.id),
     }, error=error)
 
 

@@ -87,7 +87,7 @@ def _price(space: Space, event: Event, reg: Registration) -> PricedLine:
 def _charge_seat(session: AsyncSession, space: Space, event: Event, reg: Registration) -> None:
     """A seat taken is charged (at the event's prices of that moment), in the same transaction."""
     line = _price(space, event, reg)
-    charges.record(session, [line], source=charges.Source.registration, source_id=reg.id,  # type: ignore[arg-type]
+    charges.record(session, [line], source=charges.Source.registration, source_id=reg.id,
                    account_id=reg.account_id)
 
 
@@ -193,7 +193,7 @@ async def cancel_registration(
     reg.cancelled_at = clock.now()
     session.add(reg)
     await session.flush()
-    await charges.reverse(session, source=charges.Source.registration, source_id=reg.id)  # type: ignore[arg-type]
+    await charges.reverse(session, source=charges.Source.registration, source_id=reg.id)
     log_action(session, "event.registration_cancelled", space_id=space.id, actor_id=actor_id, obj=reg,
                event_id=event.id)
     if held_seat:

@@ -155,7 +155,7 @@ async def cancel_event(session: AsyncSession, space: Space, actor: Account, even
     log_action(session, "event.cancelled", space_id=space.id, actor_id=actor.id, obj=event, **_audit_fields(event))
     registered = await active_registrations(session, event.id)
     for reg in registered:  # the seats are no longer charged; the registrations keep their history
-        await charges.reverse(session, source=charges.Source.registration, source_id=reg.id)  # type: ignore[arg-type]
+        await charges.reverse(session, source=charges.Source.registration, source_id=reg.id)
     if was_published:
         for reg in registered:
             await notify.tell_registrant(session, space, event, reg, "event_cancelled")

@@ -28,9 +28,16 @@ class AlreadyReversed(FabriqueError):
     message = N_("This was already cancelled.")
 
 
-def record(session: AsyncSession, lines: list[PricedLine], *, source: Source, source_id: int,
+def _saved(source_id: int | None) -> int:
+    if source_id is None:
+        raise ValueError("charges belong to a saved booking or registration: flush it first")
+    return source_id
+
+
+def record(session: AsyncSession, lines: list[PricedLine], *, source: Source, source_id: int | None,
            account_id: int | None) -> list[Charge]:
     """Add a charge per non-free line (written with the caller's next flush, in its transaction)."""
+    source_id = _saved(source_id)
     now = clock.now()
     space_id = require_scope(session)
     charges = [
@@ -51,13 +58,13 @@ def line_of(charge: Charge) -> PricedLine:
                       Amounts(charge.amount_excl_cents, charge.vat_cents, charge.amount_incl_cents))
 
 
-async def reverse(session: AsyncSession, *, source: Source, source_id: int) -> list[Charge]:
+async def reverse(session: AsyncSession, *, source: Source, source_id: int | None) -> list[Charge]:
     """Write the negation of each of the source's charges not reversed yet; returns the originals.
 
     A line is reversed at most once: the unique ``reverses_id`` lets the database decide between
     two cancellations racing (the second gets :class:`AlreadyReversed`, a 409).
     """
-    originals = await repository.unreversed(session, source, source_id)
+    originals = await repository.unreversed(session, source, _saved(source_id))
     if not originals:
         return []
     now = clock.now()
@@ -74,6 +81,11 @@ async def reverse(session: AsyncSession, *, source: Source, source_id: int) -> l
     except IntegrityError as exc:
         raise AlreadyReversed() from exc
     return originals
+
+
+async def charges_for(session: AsyncSession, source: Source, source_id: int | None) -> list[Charge]:
+    """One booking's or registration's charges, oldest first."""
+    return await repository.charges_of(session, source, [_saved(source_id)])
 
 
 async def charges_of(session: AsyncSession, source: Source, source_ids: list[int]) -> dict[int, list[Charge]]:
