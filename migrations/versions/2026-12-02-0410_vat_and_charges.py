@@ -7,7 +7,8 @@
   cascade-delete its bookings): a new nullable column takes the values, the old one is dropped
   and the new one renamed;
 - ``charge``: the immutable priced lines of bookings and registrations. No foreign key cascades
-  onto it (accounting records), ``reverses_id`` is unique (a line is reversed once).
+  onto it (accounting records), ``reverses_id`` is unique (a line is reversed once), and a trigger
+  refuses any UPDATE of a charge on both databases (the ORM refuses updates and deletes too).
 
 Revision ID: 9d4b2e7c1a60
 Revises: 3c9e1f0a7b21
@@ -75,10 +76,21 @@ def upgrade() -> None:
     op.create_index(op.f('ix_charge_space_id'), 'charge', ['space_id'], unique=False)
     op.create_index('ix_charge_space_source', 'charge', ['space_id', 'source_type', 'source_id'], unique=False)
     op.create_index('ix_charge_space_account_created', 'charge', ['space_id', 'account_id', 'created_at'], unique=False)
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("CREATE TRIGGER charge_immutable BEFORE UPDATE ON charge "
+                   "BEGIN SELECT RAISE(ABORT, 'charge_immutable'); END")
+    else:
+        op.execute("CREATE FUNCTION charge_immutable() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                   "BEGIN RAISE EXCEPTION 'charge_immutable' USING ERRCODE = 'integrity_constraint_violation'; END $$")
+        op.execute("CREATE TRIGGER charge_immutable BEFORE UPDATE ON charge "
+                   "FOR EACH ROW EXECUTE FUNCTION charge_immutable()")
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.execute("DROP TRIGGER IF EXISTS charge_immutable" + ("" if op.get_bind().dialect.name == "sqlite" else " ON charge"))
+    if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP FUNCTION IF EXISTS charge_immutable()")
     op.drop_index('ix_charge_space_account_created', table_name='charge')
     op.drop_index('ix_charge_space_source', table_name='charge')
     op.drop_index(op.f('ix_charge_space_id'), table_name='charge')

@@ -9,7 +9,8 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlmodel import col, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select, update
 
 from app.core import db
 from app.event import registration as registrations
@@ -177,6 +178,10 @@ async def test_a_charge_cannot_be_edited_or_deleted(world, api):
         async with db.transaction(space_id=world.a.space.id) as session:
             charge = (await session.exec(select(Charge).where(Charge.source_id == booking["id"]))).one()
             await session.delete(charge)
+    assert [c.amount_incl_cents for c in await _charges(world.a.space)] == [1500]
+    with pytest.raises(IntegrityError, match="charge_immutable"):  # a bulk UPDATE too, by the database
+        async with db.transaction(space_id=world.a.space.id) as session:
+            await session.exec(update(Charge).where(Charge.source_id == booking["id"]).values(amount_incl_cents=0))
     assert [c.amount_incl_cents for c in await _charges(world.a.space)] == [1500]
 
 
