@@ -34,11 +34,11 @@ class InvalidVatRate(InvalidAmount):
     message = N_("Choose a VAT rate from the list: 20, 10, 5.5, 2.1 or 0 percent.")
 
 
-def check_rate(rate_bp: int | None, field: str, *, optional: bool = False) -> int | None:
+def check_rate(rate_bp: object, field: str, *, optional: bool = False) -> int | None:
     """``rate_bp`` if it is a known rate (``None`` too when ``optional``); raises otherwise."""
     if rate_bp is None and optional:
         return None
-    if rate_bp not in VAT_RATES_BP:
+    if type(rate_bp) is not int or rate_bp not in VAT_RATES_BP:  # not True/False either
         raise InvalidVatRate(field)
     return rate_bp
 

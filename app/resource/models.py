@@ -41,8 +41,9 @@ class Resource(SpaceScoped, table=True):
     """A bookable thing and its booking rules. Archived, never deleted: bookings keep pointing at it.
 
     ``capacity`` counts places booked independently (a shared table with 6 seats is one resource of
-    capacity 6, each booking takes one seat). Prices are integer cents per unit (VAT included or not, as the space says); ``vat_rate_bp`` is
-    in basis points (2000 = 20 %), ``None`` for the space's default rate (``app.pricing``).
+    capacity 6, each booking takes one seat). Prices are integer cents per unit, VAT included or not
+    as the space says; ``vat_rate_bp`` is in basis points (2000 = 20 %), ``None`` for the space's
+    default rate (``app.pricing``).
     """
 
     __tablename__ = "resource"

@@ -101,7 +101,7 @@ async def update_space(session: AsyncSession, space: Space, actor: Account, **ch
     if changes.get("timezone") is not None:
         validate_timezone(str(changes["timezone"]))
     if changes.get("default_vat_rate_bp") is not None:  # pricing settings
-        vat.check_rate(changes["default_vat_rate_bp"], "default_vat_rate_bp")  # type: ignore[arg-type]
+        vat.check_rate(changes["default_vat_rate_bp"], "default_vat_rate_bp")
     changed = {}
     for key, value in changes.items():
         if value is not None and getattr(space, key) != value:
