@@ -25,6 +25,7 @@ from app.core.i18n import N_, _, _l, format_day
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
 from app.pricing import service as pricing
+from app.pricing.quote import PriceKind
 from app.resource.models import Resource
 from app.resource.service import get_resource, list_resources
 from app.space import service as spaces
@@ -322,7 +323,8 @@ async def book_on_behalf(request: Request, ctx: BookingManage, session: SessionD
         starts_at, ends_at = await _staff_interval(session, ctx, values, day, resource)
         await service.book(session, space=ctx.space, resource=resource, member=member, account=account,
                            actor=ctx.account, starts_at=starts_at, ends_at=ends_at, is_staff=True,
-                           note=values.get("note", ""))
+                           note=values.get("note", ""),
+                           price_kind=PriceKind.public if values.get("guest") else None)
     except FabriqueError as exc:
         return await _calendar(request, ctx, session, error=exc, form=values)
     return redirect(f"/s/{ctx.space.slug}/calendar?date={day.isoformat()}",

@@ -262,3 +262,16 @@ def TOMORROW_EVENING():  # noqa: N802
     from tests.booking.factories import paris
 
     return paris(TOMORROW, 18) + timedelta(days=1)
+
+
+async def test_staff_book_a_guest_at_the_public_price_from_the_calendar(world, web):
+    room = await create_room(world.a.space)
+    browser = await web(world.a.manager)
+    page = await browser.get(f"/s/{world.a.slug}/calendar")
+    assert 'name="guest"' in page.text
+    r = await browser.post(f"/s/{world.a.slug}/calendar/book", {
+        "member_id": world.a.members["manager"].id, "resource_id": room.id, "date": TOMORROW.isoformat(),
+        "start": "14:00", "end": "15:00", "guest": "1"})
+    assert r.status_code == 303, r.text
+    [charge] = await _charges(world.a.space)
+    assert (charge.price_kind, charge.amount_incl_cents) == ("public", 2500)
