@@ -13,6 +13,7 @@ from app.booking import availability as avail
 from app.booking import hours, repository, service
 from app.booking.deps import BookingCreate as BookingCreateCtx
 from app.booking.deps import BookingManage, ValidBooking, ValidClosure, beneficiary
+from app.booking.errors import NotForOthers
 from app.booking.models import Booking
 from app.booking.schemas import (
     AvailabilityRead,
@@ -38,6 +39,10 @@ from app.booking.snapshot import snapshot_of
 from app.core import clock, idempotency
 from app.core.schemas import MAX_ID
 from app.core.web import SessionDep, api_router
+from app.pricing import service as pricing
+from app.pricing.models import Charge
+from app.pricing.quote import PriceKind
+from app.pricing.schemas import PricedLineRead
 from app.resource.service import get_resource
 from app.space.deps import ResourceManage, SpaceView
 
@@ -51,11 +56,23 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 
 
-async def _reads(session, bookings: list[Booking], *, names: bool) -> list[BookingRead]:
+async def _reads(session, bookings: list[Booking], *, names: bool, charges: bool = False) -> list[BookingRead]:
     people = await repository.accounts_by_id(session, [b.account_id for b in bookings]) if names else {}
+    by_booking = (await pricing.charges_of(session, pricing.Source.booking, [b.id for b in bookings])
+                  if charges else {})
     return [
-        BookingRead.of(b, people[b.account_id].name if b.account_id in people else None) for b in bookings
+        BookingRead.of(b, people[b.account_id].name if b.account_id in people else None, by_booking.get(b.id))
+        for b in bookings
     ]
+
+
+def _price_kind(ctx, guest: bool) -> PriceKind | None:
+    """A guest (not a member of the space) pays the public price; only staff book for guests."""
+    if not guest:
+        return None
+    if not ctx.is_staff:
+        raise NotForOthers()
+    return PriceKind.public
 
 
 # -- availability -------------------------------------------------------------------------------
@@ -114,8 +131,10 @@ async def quote_booking(payload: QuoteRequest, ctx: BookingCreateCtx, session: S
     resource = (await snapshot_of(session, ctx.space)).resource(payload.resource_id)
     member, _account = await beneficiary(session, ctx, payload.member_id)
     q = await service.quote(session, space=ctx.space, resource=resource, member=member,
-                            starts_at=payload.starts_at, ends_at=payload.ends_at, is_staff=ctx.is_staff)
-    return QuoteRead(**q.__dict__)
+                            starts_at=payload.starts_at, ends_at=payload.ends_at, is_staff=ctx.is_staff,
+                            price_kind=_price_kind(ctx, payload.guest))
+    return QuoteRead(**{k: v for k, v in q.__dict__.items() if k != "lines"},
+                     lines=[PricedLineRead.of(x) for x in q.lines])
 
 
 @router.post("/bookings", status_code=status.HTTP_201_CREATED, response_model=BookingRead, responses=ERRORS)
@@ -129,17 +148,21 @@ async def create_booking(
         return record
     resource = (await snapshot_of(session, ctx.space)).resource(payload.resource_id)
     member, account = await beneficiary(session, ctx, payload.member_id)
+    charges: list[Charge] = []
     booking = await service.book(
         session, space=ctx.space, resource=resource, member=member, account=account, actor=ctx.account,
         starts_at=payload.starts_at, ends_at=payload.ends_at, is_staff=ctx.is_staff, note=payload.note,
         guard_alone=True,  # any error ends this request: its transaction is rolled back
+        price_kind=_price_kind(ctx, payload.guest), charges_out=charges,
     )
-    return idempotency.remember(record, status.HTTP_201_CREATED, BookingRead.of(booking, account.name))
+    if charges:
+        await session.flush()  # their ids: the INSERT the commit would have sent, sent now
+    return idempotency.remember(record, status.HTTP_201_CREATED, BookingRead.of(booking, account.name, charges))
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingRead, responses=ERRORS)
 async def get_booking(booking: ValidBooking, session: SessionDep) -> BookingRead:
-    return (await _reads(session, [booking], names=True))[0]
+    return (await _reads(session, [booking], names=True, charges=True))[0]
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingRead, responses=ERRORS)
@@ -150,7 +173,7 @@ async def cancel_booking(booking: ValidBooking, ctx: SpaceView, session: Session
     resource = await get_resource(session, booking.resource_id)
     await service.cancel_booking(session, space=ctx.space, resource=resource, booking=booking, actor=ctx.account,
                                  reason=payload.reason if payload else "", as_staff=ctx.is_staff)
-    return (await _reads(session, [booking], names=True))[0]
+    return (await _reads(session, [booking], names=True, charges=True))[0]
 
 
 @router.post("/bookings/{booking_id}/move", response_model=BookingRead, responses=ERRORS)
@@ -162,7 +185,7 @@ async def move_booking(booking: ValidBooking, payload: BookingMove, ctx: Booking
     await service.move_booking(session, space=ctx.space, booking=booking, resource=resource, new_resource=target,
                                starts_at=payload.starts_at, ends_at=payload.ends_at, actor=ctx.account,
                                reason=payload.reason)
-    return (await _reads(session, [booking], names=True))[0]
+    return (await _reads(session, [booking], names=True, charges=True))[0]
 
 
 # -- weekly series ------------------------------------------------------------------------------
@@ -180,7 +203,8 @@ async def preview_series(payload: SeriesCreate, ctx: BookingCreateCtx, session: 
     member, _account = await beneficiary(session, ctx, payload.member_id)
     plan = await service.plan_series(session, space=ctx.space, resource=resource, member=member,
                                      starts_at=payload.starts_at, ends_at=payload.ends_at, until=payload.until,
-                                     count=payload.count, is_staff=ctx.is_staff)
+                                     count=payload.count, is_staff=ctx.is_staff,
+                                     price_kind=_price_kind(ctx, payload.guest))
     return SeriesPreview(occurrences=[_occurrence(o) for o in plan.occurrences], free=len(plan.free),
                          taken=len(plan.taken), total_price_cents=sum(o.price_cents for o in plan.free),
                          currency=ctx.space.currency)
@@ -199,9 +223,10 @@ async def create_series(payload: SeriesCreate, ctx: BookingCreateCtx, session: S
     series, bookings, plan = await service.book_series(
         session, space=ctx.space, resource=resource, member=member, account=account, actor=ctx.account,
         starts_at=payload.starts_at, ends_at=payload.ends_at, until=payload.until, count=payload.count,
-        on_conflict=payload.on_conflict, is_staff=ctx.is_staff,
+        on_conflict=payload.on_conflict, is_staff=ctx.is_staff, price_kind=_price_kind(ctx, payload.guest),
     )
-    body = SeriesRead(id=series.id, bookings=[BookingRead.of(b, account.name) for b in bookings],
+    by_booking = await pricing.charges_of(session, pricing.Source.booking, [b.id for b in bookings])
+    body = SeriesRead(id=series.id, bookings=[BookingRead.of(b, account.name, by_booking[b.id]) for b in bookings],
                       skipped=[_occurrence(o) for o in plan.taken])
     return idempotency.remember(record, status.HTTP_201_CREATED, body)
 

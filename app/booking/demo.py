@@ -17,6 +17,7 @@ from app.booking.models import Booking, BookingSettings, BookingSource
 from app.core import clock
 from app.core.errors import FabriqueError
 from app.demo import DemoContext, demo_step
+from app.pricing import service as charges
 from app.resource.models import Resource
 from app.space.models import SpaceMember
 
@@ -124,6 +125,8 @@ async def _add(ctx: DemoContext, resource: Resource, account, member, starts_at,
                                   price_cents=price.price_cents, currency=price.currency,
                                   vat_rate_bp=price.vat_rate_bp)
                 await service._guard(session, ctx.space, resource, booking)  # noqa: SLF001
+                charges.record(session, list(price.lines), source=charges.Source.booking, source_id=booking.id,
+                               account_id=account.id)
     except FabriqueError:
         pass  # taken, full or outside the rules: the demo simply has one booking fewer
 

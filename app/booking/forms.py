@@ -1,13 +1,12 @@
-"""Reading HTML form values: local dates and times in the space's timezone, euros, whole numbers.
+"""Reading HTML form values: local dates and times in the space's timezone, whole numbers.
 
 Browsers send wall-clock values ("2027-03-02", "09:30"); the space's timezone turns them into
-aware instants. Each parser raises a field error the form shows beside the input.
+aware instants (amounts: ``app.core.money``). Each parser raises a field error the form shows beside the input.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from app.booking.errors import N_
@@ -75,33 +74,3 @@ def parse_int(value: str | None, field: str, *, default: int | None = None, mini
     if not minimum <= number <= maximum:
         raise _invalid(field, N_("This number is out of range."))
     return number
-
-
-def parse_cents(value: str | None, field: str) -> int:
-    """Euros as typed by a French or English speaker ("12,50", "12.50", "1 200") → cents."""
-    text = (value or "0").strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace("€", "")
-    text = text.replace(",", ".")
-    try:
-        amount = Decimal(text or "0")
-    except InvalidOperation as exc:
-        raise _invalid(field, N_("Give an amount such as 12.50.")) from exc
-    # In this order: "nan" and "1e400" parse, but neither compares nor quantizes.
-    if not amount.is_finite() or not 0 <= amount <= 1_000_000 or amount != amount.quantize(Decimal("0.01")):
-        raise _invalid(field, N_("Give an amount such as 12.50."))
-    return int(amount * 100)
-
-
-def cents_to_text(cents: int) -> str:
-    return f"{Decimal(cents) / 100:.2f}"
-
-
-def parse_percent_bp(value: str | None, field: str) -> int:
-    """A percentage as typed ("20", "5,5") → basis points (2000, 550)."""
-    text = (value or "0").strip().replace(",", ".").replace("%", "").strip()
-    try:
-        rate = Decimal(text or "0")
-    except InvalidOperation as exc:
-        raise _invalid(field, N_("Give a VAT rate such as 20 or 5.5.")) from exc
-    if not rate.is_finite() or not 0 <= rate <= 100 or rate != rate.quantize(Decimal("0.01")):
-        raise _invalid(field, N_("Give a VAT rate such as 20 or 5.5."))
-    return int(rate * 100)

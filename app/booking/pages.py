@@ -24,6 +24,8 @@ from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l, format_day
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
+from app.pricing import service as pricing
+from app.pricing.quote import PriceKind
 from app.resource.models import Resource
 from app.resource.service import get_resource, list_resources
 from app.space import service as spaces
@@ -226,6 +228,7 @@ async def my_bookings(request: Request, ctx: BookingCreate, session: SessionDep)
     resources = await repository.resources_by_id(session, [b.resource_id for b in upcoming + past])
     return await _page(request, ctx, session, "booking/mine.html", {
         "upcoming": upcoming, "past": past, "resources": resources,
+        "charges": await pricing.charges_of(session, pricing.Source.booking, [b.id for b in upcoming]),
         "cancel_state": {b.id: _cancel_state(b, resources[b.resource_id]) for b in upcoming},
     })
 
@@ -320,7 +323,8 @@ async def book_on_behalf(request: Request, ctx: BookingManage, session: SessionD
         starts_at, ends_at = await _staff_interval(session, ctx, values, day, resource)
         await service.book(session, space=ctx.space, resource=resource, member=member, account=account,
                            actor=ctx.account, starts_at=starts_at, ends_at=ends_at, is_staff=True,
-                           note=values.get("note", ""))
+                           note=values.get("note", ""),
+                           price_kind=PriceKind.public if values.get("guest") else None)
     except FabriqueError as exc:
         return await _calendar(request, ctx, session, error=exc, form=values)
     return redirect(f"/s/{ctx.space.slug}/calendar?date={day.isoformat()}",

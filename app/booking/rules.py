@@ -524,7 +524,7 @@ def occurrences_weekly(
     ]
 
 
-# -- cancellation, price, conflicts ----------------------------------------------------------------
+# -- cancellation, units, conflicts ----------------------------------------------------------------
 
 
 def can_cancel(starts_at: datetime, *, rules: BookingRules, now: datetime) -> CancelOutcome:
@@ -542,34 +542,29 @@ def can_cancel(starts_at: datetime, *, rules: BookingRules, now: datetime) -> Ca
     raise CancellationDeadlinePassed(hours=rules.cancel_deadline_hours)
 
 
-def price_for(
-    starts_at: datetime, ends_at: datetime, *, unit: Unit, price_cents: int, cal: SpaceCalendar
-) -> int:
-    """Price in integer cents: units used × unit price (pass the public or member price).
+def units_for(starts_at: datetime, ends_at: datetime, *, unit: Unit, cal: SpaceCalendar) -> int:
+    """How many units an interval uses, the quantity a booking is priced by (``app.pricing``).
 
     Hours are counted in real elapsed minutes and any started hour is due (90 minutes = 2 hours;
     a night across the spring change is an hour shorter). Half-days and days count the blocks the
     interval covers, so a week of days skips the weekend the space is closed.
     """
-    if not isinstance(price_cents, int):
-        raise TypeError("price_cents must be integer cents")
     start, end = _utc(starts_at), _utc(ends_at)
     if end <= start:
-        raise ValueError("price_for needs a non-empty interval")
+        raise ValueError("units_for needs a non-empty interval")
     if unit == "hour":
-        units = -((start - end) // timedelta(hours=1))  # ceiling, in exact integer arithmetic
-    else:
-        zone = cal.zone
-        start_wall, end_wall = _wall(start, zone), _wall(end, zone)
-        units = sum(
-            1
-            for day in _days(start_wall.date(), _last_day(start_wall, end_wall))
-            for a, b in _blocks_utc(day, unit, cal)
-            if start <= a and b <= end
-        )
-        if not units:
-            raise ValueError(f"interval does not cover a whole {unit.replace('_', '-')}")
-    return units * price_cents
+        return -((start - end) // timedelta(hours=1))  # ceiling, in exact integer arithmetic
+    zone = cal.zone
+    start_wall, end_wall = _wall(start, zone), _wall(end, zone)
+    units = sum(
+        1
+        for day in _days(start_wall.date(), _last_day(start_wall, end_wall))
+        for a, b in _blocks_utc(day, unit, cal)
+        if start <= a and b <= end
+    )
+    if not units:
+        raise ValueError(f"interval does not cover a whole {unit.replace('_', '-')}")
+    return units
 
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:

@@ -14,8 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.booking.models import Booking
 from app.core.schemas import IsoDate, IsoDatetime, Strict
+from app.pricing.models import Charge
+from app.pricing.schemas import ChargeRead, PricedLineRead
 
 Id = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
+
+
+GUEST_HELP = "Staff: the booking is for a guest, who is not a member of the space, at the public price."
 
 
 class BookingCreate(Strict):
@@ -24,6 +29,7 @@ class BookingCreate(Strict):
     ends_at: IsoDatetime
     member_id: Id | None = Field(default=None, description="Book on behalf of this member (staff only).")
     note: str = Field(default="", max_length=500)
+    guest: bool = Field(default=False, strict=True, description=GUEST_HELP)
 
 
 class QuoteRequest(Strict):
@@ -31,6 +37,7 @@ class QuoteRequest(Strict):
     starts_at: IsoDatetime
     ends_at: IsoDatetime
     member_id: Id | None = None
+    guest: bool = Field(default=False, strict=True, description=GUEST_HELP)
 
 
 class QuoteRead(BaseModel):
@@ -45,6 +52,7 @@ class QuoteRead(BaseModel):
     vat_rate_bp: int
     cancel_deadline: datetime
     late_cancel: str
+    lines: list[PricedLineRead] = Field(default_factory=list, description="the priced lines charged if booked")
 
 
 class BookingCancel(Strict):
@@ -80,11 +88,15 @@ class BookingRead(BaseModel):
     cancelled_at: datetime | None
     cancel_reason: str
     created_at: datetime
+    charges: list[ChargeRead] | None = Field(
+        default=None, description="the booking's charges, reversals included (answers about one booking; "
+                                  "null in lists)")
 
     @classmethod
-    def of(cls, b: Booking, member_name: str | None = None) -> BookingRead:
-        data = {k: getattr(b, k) for k in cls.model_fields if k != "member_name"}
-        return cls(**data, member_name=member_name)
+    def of(cls, b: Booking, member_name: str | None = None, charges: list[Charge] | None = None) -> BookingRead:
+        data = {k: getattr(b, k) for k in cls.model_fields if k not in ("member_name", "charges")}
+        return cls(**data, member_name=member_name,
+                   charges=None if charges is None else [ChargeRead.of_charge(c) for c in charges])
 
 
 class SeriesCreate(Strict):
@@ -94,6 +106,7 @@ class SeriesCreate(Strict):
     until: IsoDate | None = Field(default=None, description="Last local date (inclusive) of the weekly repeat.")
     count: Annotated[int, Field(strict=True, ge=1, le=52)] | None = None
     member_id: Id | None = None
+    guest: bool = Field(default=False, strict=True, description=GUEST_HELP)
     on_conflict: Literal["fail", "skip"] = Field(
         default="fail", description='"fail": book all or none; "skip": book the free dates only.'
     )

@@ -40,6 +40,10 @@ from app.core import clock
 from app.core.errors import FabriqueError
 from app.core.i18n import _l
 from app.core.text import clean_text
+from app.pricing import quote as pricing
+from app.pricing import service as charges
+from app.pricing.models import Charge
+from app.pricing.quote import PricedLine, PriceKind
 from app.resource.models import Resource
 from app.resource.service import blocks_between
 from app.space.models import Space, SpaceMember
@@ -76,7 +80,11 @@ Held = tuple[datetime, datetime, datetime]  # starts_at, ends_at, blocked_until
 
 @dataclass(frozen=True)
 class Quote:
-    """What a booking would cost and under which terms, before it is made."""
+    """What a booking would cost and under which terms, before it is made.
+
+    ``lines`` are the priced lines of ``app.pricing`` for the price kind of the person the booking
+    is for; ``price_cents`` is what they pay (VAT included), the other kind's beside it.
+    """
 
     resource_id: int
     starts_at: datetime
@@ -89,26 +97,31 @@ class Quote:
     vat_rate_bp: int
     cancel_deadline: datetime
     late_cancel: str
-
-
-def _price(resource: Resource, starts_at: datetime, ends_at: datetime, cal: rules.SpaceCalendar, cents: int) -> int:
-    return rules.price_for(starts_at, ends_at, unit=resource.unit, price_cents=cents, cal=cal)
+    lines: tuple[PricedLine, ...] = ()
 
 
 def make_quote(
     space: Space, resource: Resource, starts_at: datetime, ends_at: datetime, cal: rules.SpaceCalendar,
-    *, is_member: bool = True,
+    *, price_kind: PriceKind = PriceKind.member,
 ) -> Quote:
-    member = _price(resource, starts_at, ends_at, cal, resource.price_member_cents)
-    public = _price(resource, starts_at, ends_at, cal, resource.price_public_cents)
+    units = rules.units_for(starts_at, ends_at, unit=resource.unit, cal=cal)
+    by_kind = {kind: pricing.booking_line(space, resource, label=resource.name, unit=resource.unit, units=units,
+                                          price_kind=kind) for kind in PriceKind}
+    chosen = by_kind[price_kind]
     return Quote(
         resource_id=resource.id or 0, starts_at=starts_at, ends_at=ends_at,
-        price_cents=member if is_member else public, price_kind="member" if is_member else "public",
-        member_price_cents=member, public_price_cents=public, currency=space.currency,
-        vat_rate_bp=resource.vat_rate_bp,
+        price_cents=chosen.amount_incl_cents, price_kind=chosen.price_kind,
+        member_price_cents=by_kind[PriceKind.member].amount_incl_cents,
+        public_price_cents=by_kind[PriceKind.public].amount_incl_cents, currency=space.currency,
+        vat_rate_bp=chosen.vat_rate_bp,
         cancel_deadline=starts_at - timedelta(hours=resource.cancel_deadline_hours),
-        late_cancel=resource.late_cancel,
+        late_cancel=resource.late_cancel, lines=(chosen,),
     )
+
+
+def kind_of(member: SpaceMember | None) -> PriceKind:
+    """The price a booking's person pays: the member price for a member of the space."""
+    return pricing.price_kind_for(member is not None)
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -254,6 +267,7 @@ async def _guard(
 async def quote(
     session: AsyncSession, *, space: Space, resource: Resource, member: SpaceMember,
     starts_at: datetime, ends_at: datetime, is_staff: bool = False, exclude_id: int | None = None,
+    price_kind: PriceKind | None = None,
 ) -> Quote:
     """Check a booking without making it (conflicts included) and price it."""
     now = clock.now()
@@ -264,7 +278,7 @@ async def quote(
     window = full_window(starts_at, until, held, resource.capacity)
     if window is not None:
         raise BookingConflict(starts_at=window[0], ends_at=window[1])
-    return make_quote(space, resource, starts_at, ends_at, cal)
+    return make_quote(space, resource, starts_at, ends_at, cal, price_kind=price_kind or kind_of(member))
 
 
 async def book(
@@ -282,6 +296,8 @@ async def book(
     series_id: int | None = None,
     notify_member: bool = True,
     guard_alone: bool = False,
+    price_kind: PriceKind | None = None,
+    charges_out: list[Charge] | None = None,
 ) -> Booking:
     """Book ``resource`` for ``member`` (``account`` is the member's account; ``actor`` who acts).
 
@@ -289,11 +305,14 @@ async def book(
     other rule does, for the member the booking is for. Raises a booking error, never half-writes.
     ``guard_alone=True`` saves a query when the caller's transaction ends with any error it
     raises (see ``_guard``): after a conflict the session must only be rolled back.
+    The price is the member's (``price_kind`` lets staff charge a guest the public price); its
+    lines are stored as charges in the same transaction (appended to ``charges_out`` if given:
+    the API answers with them without reading them back).
     """
     now = clock.now()
     starts_at, ends_at, cal = await _check(session, space, resource, member, starts_at, ends_at,
                                            is_staff=is_staff, now=now)
-    price = make_quote(space, resource, starts_at, ends_at, cal)
+    price = make_quote(space, resource, starts_at, ends_at, cal, price_kind=price_kind or kind_of(member))
     on_behalf = actor.id != account.id
     booking = Booking(
         resource_id=resource.id, account_id=account.id, booked_by_id=actor.id, series_id=series_id,
@@ -303,6 +322,10 @@ async def book(
         currency=price.currency, vat_rate_bp=price.vat_rate_bp, created_at=now, updated_at=now,
     )
     await _guard(session, space, resource, booking, guard_alone=guard_alone)
+    written = charges.record(session, list(price.lines), source=charges.Source.booking,
+                             source_id=booking.id, account_id=account.id)
+    if charges_out is not None:
+        charges_out.extend(written)
     log_action(session, "booking.created", space_id=space.id, actor_id=actor.id, obj=booking,
                resource_id=resource.id, account_id=account.id, starts_at=starts_at.isoformat(),
                ends_at=ends_at.isoformat(), on_behalf=on_behalf)
@@ -380,6 +403,9 @@ async def cancel_booking(
     """Cancel a booking. Members are held to the resource's deadline (refused, or the booking is
     marked ``late_cancel_charged`` under a "charge" policy); staff may cancel any booking that has
     not ended, and the member is told their reason."""
+    # Locked and read again: of two cancellations racing, the second sees the first's outcome
+    # (and its charges reversed) instead of cancelling and reversing again.
+    await session.refresh(booking, with_for_update=True)
     if booking.status != BookingStatus.confirmed:
         raise BookingNotActive()
     now = clock.now()
@@ -392,6 +418,10 @@ async def cancel_booking(
     _mark_cancelled(booking, actor, reason)
     session.add(booking)
     await session.flush()
+    charged = await charges.reverse(session, source=charges.Source.booking, source_id=booking.id)
+    if booking.late_cancel_charged:
+        charges.record(session, pricing.late_cancel_lines([charges.line_of(c) for c in charged]),
+                       source=charges.Source.booking, source_id=booking.id, account_id=booking.account_id)
     log_action(session, "booking.cancelled", space_id=space.id, actor_id=actor.id, obj=booking,
                resource_id=resource.id, reason=booking.cancel_reason, late=booking.late_cancel_charged,
                by_staff=as_staff and actor.id != booking.account_id)
@@ -441,7 +471,7 @@ async def move_booking(
     booking.blocked_until = held_until(target, ends_at)
     booking.exclusive = target.capacity == 1
     if booking.source != BookingSource.event:
-        price = make_quote(space, target, starts_at, ends_at, cal, is_member=booking.price_kind != "public")
+        price = make_quote(space, target, starts_at, ends_at, cal, price_kind=PriceKind(booking.price_kind))
         booking.price_cents, booking.vat_rate_bp = price.price_cents, price.vat_rate_bp
     booking.updated_at = now
     booking.sequence += 1
@@ -452,6 +482,11 @@ async def move_booking(
         if booking in session:
             await session.refresh(booking)
         raise
+    if booking.source != BookingSource.event:
+        # The old slot's charges are reversed and the new slot's written: charges are never edited.
+        await charges.reverse(session, source=charges.Source.booking, source_id=booking.id)
+        charges.record(session, list(price.lines), source=charges.Source.booking, source_id=booking.id,
+                       account_id=booking.account_id)
     log_action(session, "booking.moved", space_id=space.id, actor_id=actor.id, obj=booking,
                from_resource_id=before[0], from_starts_at=before[1].isoformat(), to_resource_id=target.id,
                to_starts_at=starts_at.isoformat(), reason=clean_text(reason, 500))
@@ -502,6 +537,7 @@ async def plan_series(
     until: date | None = None,
     count: int | None = None,
     is_staff: bool = False,
+    price_kind: PriceKind | None = None,
 ) -> SeriesPlan:
     """Every weekly occurrence with whether it can be booked, in two queries (bookings, blocks).
 
@@ -535,7 +571,8 @@ async def plan_series(
                                                BookingConflict(starts_at=window[0], ends_at=window[1]).translated_message(),
                                                conflict=window))
             continue
-        plan.occurrences.append(Occurrence(start, end, "free", price_cents=make_quote(space, resource, start, end, cal).price_cents))
+        price = make_quote(space, resource, start, end, cal, price_kind=price_kind or kind_of(member))
+        plan.occurrences.append(Occurrence(start, end, "free", price_cents=price.price_cents))
     return plan
 
 
@@ -553,11 +590,13 @@ async def book_series(
     count: int | None = None,
     on_conflict: str = "fail",
     is_staff: bool = False,
+    price_kind: PriceKind | None = None,
 ) -> tuple[BookingSeries, list[Booking], SeriesPlan]:
     """Book the weekly occurrences: all or nothing (``on_conflict="fail"``) or the free ones
     (``"skip"``). Raises ``SeriesConflict`` listing the occurrences that cannot be booked."""
     plan = await plan_series(session, space=space, resource=resource, member=member, starts_at=starts_at,
-                             ends_at=ends_at, until=until, count=count, is_staff=is_staff)
+                             ends_at=ends_at, until=until, count=count, is_staff=is_staff,
+                             price_kind=price_kind)
     if not plan.free:
         raise SeriesConflict(occurrences=plan.taken, none_free=True)
     if on_conflict == "fail" and plan.taken:
@@ -570,7 +609,7 @@ async def book_series(
     bookings = [
         await book(session, space=space, resource=resource, member=member, account=account, actor=actor,
                    starts_at=o.starts_at, ends_at=o.ends_at, is_staff=is_staff, series_id=series.id,
-                   notify_member=False)
+                   notify_member=False, price_kind=price_kind)
         for o in plan.free
     ]
     log_action(session, "booking.series_created", space_id=space.id, actor_id=actor.id, obj=series,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from babel.support import LazyProxy, NullTranslations, Translations
 
 LOCALES = ("fr", "en")
@@ -97,10 +97,6 @@ def accept_language(header: str | None) -> str | None:
 
 
 # -- formatting for the space's locale and timezone -------------------------------------------
-
-def format_money(cents: int, currency: str = "EUR", locale: str | None = None) -> str:
-    return format_currency(Decimal(cents) / 100, currency, locale=locale or get_locale())
-
 
 def format_number(value: int | float | Decimal, locale: str | None = None) -> str:
     return format_decimal(value, locale=locale or get_locale())

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import ROOT, get_settings
-from app.core import db, i18n, jobs
+from app.core import db, i18n, jobs, money
 from app.core.errors import FabriqueError, NotFound
 from app.core.i18n import N_
 from app.core.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, csrf_token_valid, new_csrf_token
@@ -142,7 +142,9 @@ templates.env.globals.update(
     locale_name=i18n.locale_display_name,
 )
 templates.env.filters.update(
-    money=lambda cents, currency="EUR": i18n.format_money(cents, currency),
+    money=lambda cents, currency="EUR": money.format_money(cents, currency),
+    amount=money.amount_input,
+    vat_rate=money.format_rate,
     number=i18n.format_number,
     dt=lambda value, tz, fmt="medium": i18n.format_dt(value, tz, fmt) if value else "",
     day=lambda value, tz=None, fmt="full": i18n.format_day(value, tz, fmt) if value else "",

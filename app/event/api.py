@@ -39,6 +39,9 @@ from app.event.schemas import (
     PaymentUpdate,
     RegistrationRead,
 )
+from app.pricing import service as pricing
+from app.pricing.models import Charge
+from app.pricing.schemas import ChargeRead
 from app.space.deps import SpaceContext
 
 router = api_router(prefix="/api/v1/spaces/{slug}", tags=["events"])
@@ -94,9 +97,10 @@ async def event_reads(
     return [await event_read(session, ctx, e, counts[e.id], mine.get(e.id), conflicts.get(e.id)) for e in events]
 
 
-def registration_read(row: registrations.RegistrationRow) -> RegistrationRead:
+def registration_read(row: registrations.RegistrationRow, charges: list[Charge] | None = None) -> RegistrationRead:
     reg = row.registration
     return RegistrationRead(
+        charges=None if charges is None else [ChargeRead.of_charge(c) for c in charges],
         id=reg.id, event_id=reg.event_id, account_id=reg.account_id, name=row.name, email=row.email,
         status=reg.status, position=row.position, seq=reg.seq, price_cents=reg.price_cents,
         payment_status=reg.payment_status, attendance=reg.attendance, created_at=reg.created_at,
@@ -112,6 +116,12 @@ async def _row(session, reg: Registration) -> registrations.RegistrationRow:
         reg, account.name if account else (reg.name or ""), account.email if account else reg.email,
         await registrations.waitlist_position(session, reg),
     )
+
+
+async def _one(session, reg: Registration) -> RegistrationRead:
+    """One registration's answer, with its charges."""
+    charges = await pricing.charges_for(session, pricing.Source.registration, reg.id)
+    return registration_read(await _row(session, reg), charges)
 
 
 # -- events -----------------------------------------------------------------------------------------
@@ -215,7 +225,7 @@ async def decline_proposal(
 async def register(event: VisibleEvent, ctx: SpaceMemberCtx, session: SessionDep) -> RegistrationRead:
     """Register yourself: ``confirmed`` while seats are left, then ``waitlisted`` with a position."""
     reg = await registrations.register_member(session, ctx.space, event, ctx.account)
-    return registration_read(await _row(session, reg))
+    return await _one(session, reg)
 
 
 @router.get("/events/{event_id}/registrations", response_model=list[RegistrationRead])
@@ -238,7 +248,7 @@ async def cancel_registration(reg: OwnRegistration, ctx: SpaceMemberCtx, session
     reg = await registrations.cancel_registration(
         session, ctx.space, reg, actor_id=ctx.account.id,
         by_staff=ctx.can(Perm.event_manage) and reg.account_id != ctx.account.id)
-    return registration_read(await _row(session, reg))
+    return await _one(session, reg)
 
 
 @router.put("/events/{event_id}/registrations/{registration_id}/attendance", response_model=RegistrationRead)

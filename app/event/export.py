@@ -7,6 +7,7 @@ import io
 
 from fastapi.responses import Response
 
+from app.core import money
 from app.core.i18n import _
 from app.event.models import Event
 from app.event.registration import RegistrationRow
@@ -15,12 +16,12 @@ from app.event.registration import RegistrationRow
 def attendance_csv(event: Event, rows: list[RegistrationRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("Name"), _("E-mail"), _("Status"), _("Waitlist position"), _("Price (cents)"),
+    writer.writerow([_("Name"), _("E-mail"), _("Status"), _("Waitlist position"), _("Price"),
                      _("Payment"), _("Attendance")])
     for row in rows:
         reg = row.registration
         writer.writerow([
-            _safe(row.name), _safe(row.email or ""), reg.status, row.position or "", reg.price_cents,
+            _safe(row.name), _safe(row.email or ""), reg.status, row.position or "", money.amount_input(reg.price_cents),
             reg.payment_status, reg.attendance or "",
         ])
     return out.getvalue()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from app.core import money
 from app.core.errors import ValidationFailed
 from app.core.text import clean_text
 from app.event.errors import (
@@ -22,6 +22,7 @@ from app.event.errors import (
     InvalidPrice,
 )
 from app.event.models import Visibility
+from app.pricing import vat
 
 
 @dataclass
@@ -36,7 +37,7 @@ class EventInput:
     visibility: str = Visibility.public
     price_public_cents: int = 0
     price_member_cents: int = 0
-    vat_rate_bp: int = 0
+    vat_rate_bp: int | None = None  # None: the space's default rate
     registration_deadline: datetime | None = None
 
     def as_dict(self) -> dict:
@@ -80,8 +81,7 @@ def validate(data: EventInput) -> EventInput:
         raise InvalidPrice("price_public")
     if data.price_member_cents < 0:
         raise InvalidPrice("price_member")
-    if not 0 <= data.vat_rate_bp <= 10000:
-        raise InvalidPrice("vat_rate")
+    data.vat_rate_bp = vat.check_rate(data.vat_rate_bp, "vat_rate", optional=True)
     return data
 
 
@@ -97,20 +97,6 @@ def parse_local(value: str | None, tz: str, field: str, *, required: bool = True
         return to_utc(datetime.fromisoformat(value), tz)
     except ValueError as exc:
         raise InvalidDateTime(fields={field: N_("Enter a date and a time.")}) from exc
-
-
-def parse_amount(value: str | None, field: str, *, scale: int = 100) -> int:
-    """"12,50" or "12.50" → 1250 (scale 100). Empty is 0."""
-    value = (value or "").strip().replace(" ", "").replace("\u202f", "").replace(",", ".").rstrip("€%")
-    if not value:
-        return 0
-    try:
-        amount = Decimal(value)
-    except InvalidOperation as exc:
-        raise InvalidPrice(field) from exc
-    if amount < 0 or amount != amount.quantize(Decimal(1) / scale) or not amount.is_finite():
-        raise InvalidPrice(field)
-    return int(amount * scale)
 
 
 def parse_capacity(value: str | None) -> int | None:
@@ -136,9 +122,9 @@ def event_input_from_form(form: dict[str, str], tz: str) -> EventInput:
         "registration_deadline": lambda: parse_local(form.get("registration_deadline"), tz,
                                                      "registration_deadline", required=False),
         "capacity": lambda: parse_capacity(form.get("capacity")),
-        "price_public_cents": lambda: parse_amount(form.get("price_public"), "price_public"),
-        "price_member_cents": lambda: parse_amount(form.get("price_member"), "price_member"),
-        "vat_rate_bp": lambda: parse_amount(form.get("vat_rate"), "vat_rate"),
+        "price_public_cents": lambda: money.parse_cents(form.get("price_public"), "price_public"),
+        "price_member_cents": lambda: money.parse_cents(form.get("price_member"), "price_member"),
+        "vat_rate_bp": lambda: vat.parse_rate(form.get("vat_rate"), "vat_rate", optional=True),
     }
     first_error: ValidationFailed | None = None
     for name, parse in parsers.items():

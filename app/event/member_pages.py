@@ -17,6 +17,7 @@ from app.event.deps import EventProposeCtx, SpaceMemberCtx, VisibleEvent
 from app.event.inputs import event_input_from_form
 from app.event.models import Event, RegistrationStatus
 from app.event.web import form_context, remember_spaces, router
+from app.pricing import service as pricing
 from app.space.deps import SpaceContext
 
 
@@ -47,6 +48,7 @@ async def detail(
         "room_problem": problem.translated_message() if problem else None,
         "ctx": ctx, "event": event, "mine": mine, "counts": counts, "staff": ctx.can(Perm.event_manage),
         "position": await registrations.waitlist_position(session, mine) if mine else None,
+        "charges": await pricing.charges_for(session, pricing.Source.registration, mine.id) if mine else [],
         "description_html": render_markdown(event.description),
         "public_url": f"/p/{ctx.space.slug}/events/{event.id}" if event.is_public else None,
     }, error=error)

@@ -92,7 +92,7 @@ class Event(SpaceScoped, table=True):
     visibility: str = Field(default=Visibility.public, max_length=16)
     price_public_cents: int = 0
     price_member_cents: int = 0
-    vat_rate_bp: int = 0                                    # basis points: 2000 = 20 %
+    vat_rate_bp: int | None = None                          # basis points: 2000 = 20 %; None: the space's
     registration_deadline: datetime | None = None
     status: str = Field(default=EventStatus.draft, max_length=16, index=True)
     decline_message: str | None = Field(default=None, max_length=2000)

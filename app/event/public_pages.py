@@ -22,6 +22,7 @@ from app.event.calendar import ics_response
 from app.event.errors import N_, EventNotFound, RegistrationNotFound
 from app.event.models import Event, Registration
 from app.event.web import remember_spaces, router
+from app.pricing import service as pricing
 from app.space import service as spaces
 from app.space.models import Space
 
@@ -141,6 +142,7 @@ async def _registration_page(request: Request, session, token: str, *, error=Non
     return render(request, "event/registration.html", {
         "space": space, "event": event, "reg": reg, "token": token,
         "position": await registrations.waitlist_position(session, reg),
+        "charges": await pricing.charges_for(session, pricing.Source.registration, reg.id),
     }, error=error)
 
 

@@ -42,6 +42,9 @@ from app.event.models import (
     Registration,
     RegistrationStatus,
 )
+from app.pricing import quote as pricing
+from app.pricing import service as charges
+from app.pricing.quote import PricedLine
 from app.space.models import Space
 
 # What the audit page calls the actions logged here.
@@ -85,12 +88,23 @@ def registration_open(event: Event, now: datetime) -> None:
         raise RegistrationClosed()
 
 
-def _price_for(event: Event, *, member: bool) -> tuple[int, str]:
-    price = event.price_member_cents if member else event.price_public_cents
-    return price, (PaymentStatus.to_pay if price > 0 else PaymentStatus.free)
+def _price(space: Space, event: Event, reg: Registration) -> PricedLine:
+    """A member registered with their account pays the member price; a visitor the public one."""
+    kind = pricing.price_kind_for(reg.account_id is not None)
+    line = pricing.registration_line(space, event, label=event.title, price_kind=kind)
+    reg.price_cents = line.amount_incl_cents
+    reg.payment_status = PaymentStatus.to_pay if line.amount_incl_cents > 0 else PaymentStatus.free
+    return line
 
 
-async def _take_seat(session: AsyncSession, event: Event, reg: Registration, now: datetime) -> None:
+def _charge_seat(session: AsyncSession, space: Space, event: Event, reg: Registration) -> None:
+    """A seat taken is charged (at the event's prices of that moment), in the same transaction."""
+    line = _price(space, event, reg)
+    charges.record(session, [line], source=charges.Source.registration, source_id=reg.id,
+                   account_id=reg.account_id)
+
+
+async def _take_seat(session: AsyncSession, space: Space, event: Event, reg: Registration, now: datetime) -> None:
     """Confirm ``reg`` if a seat is free, otherwise put it at the end of the waitlist. Event locked."""
     event.reg_seq += 1
     reg.seq = event.reg_seq
@@ -102,6 +116,8 @@ async def _take_seat(session: AsyncSession, event: Event, reg: Registration, now
     reg.promoted_at = None
     session.add(reg)
     await session.flush()
+    if has_seat:
+        _charge_seat(session, space, event, reg)
 
 
 async def register_member(
@@ -118,9 +134,9 @@ async def register_member(
         raise AlreadyRegistered()
     if reg is None:
         reg = Registration(event_id=event.id, account_id=account.id, created_at=now)
-    reg.price_cents, reg.payment_status = _price_for(event, member=True)
+    _price(space, event, reg)
     reg.paid_at = None
-    await _take_seat(session, event, reg, now)
+    await _take_seat(session, space, event, reg, now)
     log_action(session, "event.registered", space_id=space.id, actor_id=account.id, obj=reg,
                event_id=event.id, status=reg.status)
     await notify.tell_registrant(session, space, event, reg, "event_registered",
@@ -149,7 +165,7 @@ async def register_visitor(
         reg = Registration(event_id=event.id, email=email, created_at=now)
     reg.name, reg.locale = name, locale
     reg.status = RegistrationStatus.pending
-    reg.price_cents, reg.payment_status = _price_for(event, member=False)
+    _price(space, event, reg)
     reg.cancelled_at = None
     session.add(reg)
     await session.flush()
@@ -167,7 +183,7 @@ async def confirm_visitor(session: AsyncSession, space: Space, reg: Registration
         return reg
     now = clock.now()
     registration_open(event, now)
-    await _take_seat(session, event, reg, now)
+    await _take_seat(session, space, event, reg, now)
     log_action(session, "event.registration_confirmed", space_id=space.id, obj=reg, event_id=event.id,
                status=reg.status)
     await notify.tell_registrant(session, space, event, reg, "event_registered",
@@ -190,6 +206,7 @@ async def cancel_registration(
     reg.cancelled_at = clock.now()
     session.add(reg)
     await session.flush()
+    await charges.reverse(session, source=charges.Source.registration, source_id=reg.id)
     log_action(session, "event.registration_cancelled", space_id=space.id, actor_id=actor_id, obj=reg,
                event_id=event.id)
     if held_seat:
@@ -221,6 +238,8 @@ async def promote(session: AsyncSession, space: Space, event: Event) -> list[Reg
         reg.confirmed_at = reg.promoted_at = now
         session.add(reg)
     await session.flush()
+    for reg in promoted:
+        _charge_seat(session, space, event, reg)
     for reg in promoted:
         log_action(session, "event.registration_promoted", space_id=space.id, obj=reg, event_id=event.id)
         await notify.tell_registrant(session, space, event, reg, "event_promoted")

@@ -5,7 +5,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
+from app.core.money import Cents
 from app.core.schemas import Strict
+from app.pricing.schemas import ChargeRead
+from app.pricing.vat import VAT_RATE_HELP
 
 
 def _no_numbers(value: Any) -> Any:
@@ -24,7 +27,6 @@ def _plausible(value: datetime) -> datetime:
 
 ApiDatetime = Annotated[datetime, BeforeValidator(_no_numbers), AfterValidator(_plausible)]
 Title = Annotated[str, Field(min_length=1, max_length=200)]
-Cents = Annotated[int, Field(ge=0, le=100_000_000, strict=True)]
 
 
 class EventFields(Strict):
@@ -35,7 +37,7 @@ class EventFields(Strict):
     visibility: Literal["public", "members"] = "public"
     price_public_cents: Cents = 0
     price_member_cents: Cents = 0
-    vat_rate_bp: int = Field(default=0, ge=0, le=10000, strict=True, description="VAT in basis points: 2000 = 20 %")
+    vat_rate_bp: int | None = Field(default=None, strict=True, description=VAT_RATE_HELP)
     registration_deadline: ApiDatetime | None = Field(
         default=None, description="ISO 8601; without an offset, in the space's timezone")
 
@@ -65,7 +67,7 @@ class EventUpdate(Strict):
     visibility: Literal["public", "members"] | None = None
     price_public_cents: Cents | None = None
     price_member_cents: Cents | None = None
-    vat_rate_bp: int | None = Field(default=None, ge=0, le=10000, strict=True)
+    vat_rate_bp: int | None = Field(default=None, strict=True, description=VAT_RATE_HELP)
     registration_deadline: ApiDatetime | None = None
 
 
@@ -93,7 +95,7 @@ class EventRead(BaseModel):
     is_paid: bool
     price_public_cents: int
     price_member_cents: int
-    vat_rate_bp: int
+    vat_rate_bp: int | None = Field(description="null: the space's default rate")
     registration_deadline: datetime | None
     status: str
     decline_message: str | None = None
@@ -126,6 +128,9 @@ class RegistrationRead(BaseModel):
     confirmed_at: datetime | None
     promoted_at: datetime | None
     cancelled_at: datetime | None
+    charges: list[ChargeRead] | None = Field(
+        default=None, description="the registration's charges, reversals included (answers about one "
+                                  "registration; null in lists)")
 
 
 class AttendanceUpdate(Strict):

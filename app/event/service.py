@@ -27,6 +27,7 @@ from app.event.errors import (
 from app.event.inputs import EDITABLE_FIELDS, EventInput, validate
 from app.event.models import Event, EventSeries, EventStatus, Visibility
 from app.event.registration import active_registrations, confirmed_count, lock_event, promote
+from app.pricing import service as charges
 from app.space.models import Space
 
 # What the audit page calls the actions logged here.
@@ -165,8 +166,11 @@ async def cancel_event(session: AsyncSession, space: Space, actor: Account, even
     session.add(event)
     await session.flush()
     log_action(session, "event.cancelled", space_id=space.id, actor_id=actor.id, obj=event, **_audit_fields(event))
+    registered = await active_registrations(session, event.id)
+    for reg in registered:  # the seats are no longer charged; the registrations keep their history
+        await charges.reverse(session, source=charges.Source.registration, source_id=reg.id)
     if was_published:
-        for reg in await active_registrations(session, event.id):
+        for reg in registered:
             await notify.tell_registrant(session, space, event, reg, "event_cancelled")
     return event
 

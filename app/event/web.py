@@ -6,10 +6,13 @@ from typing import Any
 
 from fastapi import Request
 
+from app.core import money
 from app.core.i18n import _l
 from app.core.web import page_router, register_space_nav
 from app.event.inputs import local_input_value
 from app.event.models import Event
+from app.pricing import vat
+from app.pricing.forms import vat_choices
 from app.space import service as spaces
 
 router = page_router()
@@ -21,20 +24,13 @@ async def form_context(session: Any, ctx: Any, mode: str, event: Event | None = 
     from app.event.rooms import rooms_of
 
     rooms = await rooms_of(session)
-    return {"ctx": ctx, "mode": mode, "event": event, "rooms": rooms,
+    return {"ctx": ctx, "mode": mode, "event": event, "rooms": rooms, "vat_rates": vat_choices(),
             "room_options": lambda rs: [(str(r.id), r.name) for r in rs]}
 
 
 async def remember_spaces(request: Request, session: Any, account: Any) -> None:
     if account is not None:
         request.state.my_spaces = await spaces.spaces_of(session, account.id)
-
-
-def amount_text(cents: int, scale: int = 100) -> str:
-    if not cents:
-        return ""
-    whole, rest = divmod(cents, scale)
-    return f"{whole}.{rest:02d}".rstrip("0").rstrip(".") if rest else str(whole)
 
 
 def form_from_event(event: Event, tz: str) -> dict[str, str]:
@@ -44,6 +40,7 @@ def form_from_event(event: Event, tz: str) -> dict[str, str]:
         "starts_at": local_input_value(event.starts_at, tz), "ends_at": local_input_value(event.ends_at, tz),
         "registration_deadline": local_input_value(event.registration_deadline, tz),
         "capacity": str(event.capacity or ""), "visibility": event.visibility,
-        "price_public": amount_text(event.price_public_cents), "price_member": amount_text(event.price_member_cents),
-        "vat_rate": amount_text(event.vat_rate_bp),
+        "price_public": money.amount_input(event.price_public_cents) if event.price_public_cents else "",
+        "price_member": money.amount_input(event.price_member_cents) if event.price_member_cents else "",
+        "vat_rate": "" if event.vat_rate_bp is None else vat.rate_label(event.vat_rate_bp),
     }

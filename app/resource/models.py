@@ -41,8 +41,9 @@ class Resource(SpaceScoped, table=True):
     """A bookable thing and its booking rules. Archived, never deleted: bookings keep pointing at it.
 
     ``capacity`` counts places booked independently (a shared table with 6 seats is one resource of
-    capacity 6, each booking takes one seat). Prices are integer cents per unit; ``vat_rate_bp`` is
-    in basis points (2000 = 20 %), stored for invoicing.
+    capacity 6, each booking takes one seat). Prices are integer cents per unit, VAT included or not
+    as the space says; ``vat_rate_bp`` is in basis points (2000 = 20 %), ``None`` for the space's
+    default rate (``app.pricing``).
     """
 
     __tablename__ = "resource"
@@ -65,7 +66,7 @@ class Resource(SpaceScoped, table=True):
     required_tags: str = Field(default="", max_length=300)  # comma-separated; all are required
     price_public_cents: int = 0
     price_member_cents: int = 0
-    vat_rate_bp: int = 2000
+    vat_rate_bp: int | None = None
     position: int = 0
     archived_at: datetime | None = None
     created_at: datetime = Field(default_factory=now)

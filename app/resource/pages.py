@@ -10,12 +10,14 @@ from fastapi.responses import Response
 
 from app.booking import forms, hours
 from app.booking.deps import ValidClosure
-from app.core import clock
+from app.core import clock, money
 from app.core.errors import FabriqueError
 from app.core.i18n import _, _l
 from app.core.permissions import Perm, Role
 from app.core.schemas import IdPath
 from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
+from app.pricing import vat
+from app.pricing.forms import vat_choices
 from app.resource import service
 from app.resource.models import KIND_LABELS, Resource, ResourceBlock
 from app.space import service as spaces
@@ -73,25 +75,26 @@ def _values(form: dict[str, str]) -> dict:
         "late_cancel": form.get("late_cancel", "refuse"),
         "allowed_roles": [r.value for r in Role if form.get(f"role_{r.value}")],
         "required_tags": form.get("required_tags", ""),
-        "price_public_cents": forms.parse_cents(form.get("price_public"), "price_public"),
-        "price_member_cents": forms.parse_cents(form.get("price_member"), "price_member"),
-        "vat_rate_bp": forms.parse_percent_bp(form.get("vat_rate"), "vat_rate"),
+        "price_public_cents": money.parse_cents(form.get("price_public"), "price_public"),
+        "price_member_cents": money.parse_cents(form.get("price_member"), "price_member"),
+        "vat_rate_bp": vat.parse_rate(form.get("vat_rate"), "vat_rate", optional=True),
         "position": forms.parse_int(form.get("position"), "position", default=0, maximum=10000),
     }
 
 
 def _form_of(resource: Resource) -> dict[str, str]:
     form = {k: "" if getattr(resource, k) is None else str(getattr(resource, k)) for k in service.EDITABLE}
-    form["price_public"] = forms.cents_to_text(resource.price_public_cents)
-    form["price_member"] = forms.cents_to_text(resource.price_member_cents)
-    form["vat_rate"] = f"{resource.vat_rate_bp / 100:g}"
+    form["price_public"] = money.amount_input(resource.price_public_cents)
+    form["price_member"] = money.amount_input(resource.price_member_cents)
+    form["vat_rate"] = "" if resource.vat_rate_bp is None else vat.rate_label(resource.vat_rate_bp)
     for role in resource.role_list:
         form[f"role_{role}"] = "on"
     return form
 
 
 def _form_context() -> dict:
-    return {"kinds": [(k.value, str(v)) for k, v in KIND_LABELS.items()],
+    return {"vat_rates": vat_choices(),
+            "kinds": [(k.value, str(v)) for k, v in KIND_LABELS.items()],
             "units": [(k, str(v)) for k, v in UNIT_LABELS.items()], "roles": list(Role)}
 
 

@@ -8,13 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.money import Cents
 from app.core.permissions import Role
 from app.core.schemas import IsoDatetime, Strict
+from app.pricing.vat import VAT_RATE_HELP
 from app.resource.models import Resource, ResourceBlock
 
 Kind = Literal["hot_desk", "dedicated_desk", "meeting_room", "private_office", "equipment"]
 UnitName = Literal["hour", "half_day", "day"]
-Cents = Annotated[int, Field(strict=True, ge=0, le=100_000_000)]
 Minutes = Annotated[int, Field(strict=True, ge=0, le=60 * 24 * 31)]
 
 
@@ -35,7 +36,7 @@ class ResourceCreate(Strict):
     required_tags: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=10)
     price_public_cents: Cents = 0
     price_member_cents: Cents = 0
-    vat_rate_bp: Annotated[int, Field(strict=True, ge=0, le=10000)] = 2000
+    vat_rate_bp: int | None = Field(default=None, strict=True, description=VAT_RATE_HELP)
     position: Annotated[int, Field(strict=True, ge=0, le=10000)] = 0
 
 
@@ -56,7 +57,7 @@ class ResourceUpdate(Strict):
     required_tags: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = Field(default=None, max_length=10)
     price_public_cents: Cents | None = None
     price_member_cents: Cents | None = None
-    vat_rate_bp: Annotated[int, Field(strict=True, ge=0, le=10000)] | None = None
+    vat_rate_bp: int | None = Field(default=None, strict=True, description=VAT_RATE_HELP)
     position: Annotated[int, Field(strict=True, ge=0, le=10000)] | None = None
 
 
@@ -80,7 +81,7 @@ class ResourceRead(BaseModel):
     required_tags: list[str]
     price_public_cents: int
     price_member_cents: int
-    vat_rate_bp: int
+    vat_rate_bp: int | None
     position: int
     archived: bool
     archived_at: datetime | None

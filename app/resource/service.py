@@ -19,6 +19,7 @@ from app.core.i18n import N_, _l
 from app.core.permissions import Role
 from app.core.tenancy import require_scope
 from app.core.text import clean_text
+from app.pricing import vat
 from app.resource.models import Resource, ResourceBlock, ResourceKind
 from app.space.models import Space
 
@@ -81,8 +82,8 @@ def check_resource(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("min_minutes", "max_minutes", "horizon_days"):
         if name in out and out[name] is not None and out[name] <= 0:
             out[name] = None  # 0 or empty means "no limit"
-    if "vat_rate_bp" in out and not 0 <= out["vat_rate_bp"] <= 10000:
-        raise _invalid("vat_rate_bp", N_("The VAT rate must be between 0 and 100 %."))
+    if "vat_rate_bp" in out:
+        out["vat_rate_bp"] = vat.check_rate(out["vat_rate_bp"], "vat_rate_bp", optional=True)
     return out
 
 

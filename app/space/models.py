@@ -3,7 +3,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import now
@@ -35,6 +35,11 @@ class Space(SQLModel, table=True):
     invoice_prefix: str | None = Field(default=None, max_length=10)
     payment_terms_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
     # -- end of legal identity ---------------------------------------------------------------------
+    # -- pricing settings (app.pricing): the default VAT rate, basis points (a space exempt
+    # from VAT or under the franchise uses 0), and whether typed prices include VAT.
+    default_vat_rate_bp: int = Field(default=2000, sa_column_kwargs={"server_default": "2000"})
+    prices_include_vat: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # -- end of pricing settings
     suspended_at: datetime | None = None
     suspended_reason: str | None = Field(default=None, max_length=300)
     # Grows with every change to the space's resources, hours, closures, blocks or calendar pushes
@@ -44,6 +49,12 @@ class Space(SQLModel, table=True):
     config_version: int = Field(default_factory=lambda: secrets.randbelow(2**30),
                                 sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=now)
+
+    @property
+    def charges_vat(self) -> bool:
+        """Whether the space's invoices carry VAT: not under the franchise en base (art. 293 B du
+        CGI) nor the association exemption (art. 261-7-1° du CGI), whatever rate a price names."""
+        return self.vat_regime not in ("franchise", "association")
 
 
 class SpaceMember(SpaceScoped, table=True):

@@ -9,9 +9,12 @@ from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm, Role
 from app.core.web import SessionDep, form_data, form_email, page_router, redirect, register_space_nav, render
+from app.pricing import vat
+from app.pricing.forms import vat_choices
 from app.space import service
-from app.space.deps import AuditView, MemberManage, MemberView, SpaceManage, SpaceView
+from app.space.deps import AuditView, MemberManage, MemberView, SpaceContext, SpaceManage, SpaceView
 from app.space.legal import LEGAL_FIELDS
+from app.space.models import Space
 
 router = page_router()
 
@@ -130,12 +133,36 @@ async def revoke(invitation_id: int, ctx: MemberManage, session: SessionDep) -> 
     return redirect(f"/s/{ctx.space.slug}/members", message=_("The invitation has been revoked."))
 
 
+# -- pricing settings (app.pricing): the default VAT rate and whether prices include VAT ----------
+
+def _pricing(form: dict[str, str]) -> dict[str, object]:
+    """The pricing fields sent (a field left out changes nothing)."""
+    values: dict[str, object] = {}
+    if "default_vat_rate" in form:
+        values["default_vat_rate_bp"] = vat.parse_rate(form["default_vat_rate"], "default_vat_rate")
+    if form.get("prices_include_vat") in ("included", "excluded"):
+        values["prices_include_vat"] = form["prices_include_vat"] == "included"
+    return values
+
+
+def _pricing_form(space: Space) -> dict[str, str]:
+    return {"default_vat_rate": vat.rate_label(space.default_vat_rate_bp),
+            "prices_include_vat": "included" if space.prices_include_vat else "excluded"}
+
+
+def _settings_context(ctx: SpaceContext) -> dict[str, object]:
+    return {"ctx": ctx, "timezones": sorted(service.TIMEZONES), "vat_rates": vat_choices(default_choice=False)}
+
+# -- end of pricing settings
+
+
 @router.get("/s/{slug}/settings")
 async def settings_form(request: Request, ctx: SpaceManage, session: SessionDep) -> Response:
     await _remember_spaces(request, session, ctx.account)
     s = ctx.space
     form = {k: "" if getattr(s, k) is None else str(getattr(s, k)) for k in ("name", "timezone", "locale", *LEGAL_FIELDS)}
-    return render(request, "manage/settings.html", {"ctx": ctx, "timezones": sorted(service.TIMEZONES)}, form=form)
+    form |= _pricing_form(s)
+    return render(request, "manage/settings.html", _settings_context(ctx), form=form)
 
 
 @router.post("/s/{slug}/settings")
@@ -147,12 +174,12 @@ async def save_settings(request: Request, ctx: SpaceManage, session: SessionDep)
         await service.update_space(
             session, ctx.space, ctx.account, name=form["name"].strip(), timezone=form.get("timezone") or None,
             locale=form.get("locale") if form.get("locale") in ("fr", "en") else None,
+            **_pricing(form),
         )
         await service.set_legal_identity(session, ctx.space, ctx.account, _legal(form))
     except FabriqueError as exc:
         await _remember_spaces(request, session, ctx.account)
-        return render(request, "manage/settings.html", {"ctx": ctx, "timezones": sorted(service.TIMEZONES)},
-                      error=exc, form=form)
+        return render(request, "manage/settings.html", _settings_context(ctx), error=exc, form=form)
     return redirect(f"/s/{ctx.space.slug}/settings", message=_("Settings saved."))
 
 

@@ -7,7 +7,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field
 from app.core.i18n import gettext
 from app.core.permissions import Role
 from app.core.schemas import Strict
+from app.pricing.vat import VAT_RATES_BP
 from app.space.legal import vat_mention
+
+DEFAULT_RATE_HELP = f"the space's VAT rate in basis points, one of {', '.join(map(str, VAT_RATES_BP))}"
 
 
 class LegalIdentityWrite(Strict):
@@ -38,6 +41,11 @@ class SpaceUpdate(LegalIdentityWrite):
     name: str | None = Field(default=None, min_length=2, max_length=120)
     timezone: str | None = Field(default=None, max_length=64)
     locale: str | None = Field(default=None, pattern="^(fr|en)$")
+    # -- pricing settings (app.pricing)
+    default_vat_rate_bp: int | None = Field(default=None, strict=True, description=DEFAULT_RATE_HELP)
+    prices_include_vat: bool | None = Field(default=None, strict=True,
+                                            description="whether typed prices include VAT")
+    # -- end of pricing settings
 
 
 class SpaceRead(BaseModel):
@@ -60,6 +68,8 @@ class SpaceRead(BaseModel):
     town: str | None
     invoice_prefix: str | None
     payment_terms_days: int
+    default_vat_rate_bp: int
+    prices_include_vat: bool
     created_at: datetime
 
     @computed_field(description="What invoices print for the VAT regime, in the caller's language")  # type: ignore[prop-decorator]

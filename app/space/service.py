@@ -23,6 +23,7 @@ from app.core.i18n import N_, _l
 from app.core.mail import queue_email
 from app.core.permissions import Perm, Role, has_perm
 from app.core.tenancy import all_spaces, require_scope, set_scope
+from app.pricing import vat
 from app.space.errors import (
     AlreadyMember,
     InvalidTimezone,
@@ -121,6 +122,8 @@ async def create_space(
 async def update_space(session: AsyncSession, space: Space, actor: Account, **changes: object) -> Space:
     if changes.get("timezone") is not None:
         validate_timezone(str(changes["timezone"]))
+    if changes.get("default_vat_rate_bp") is not None:  # pricing settings
+        vat.check_rate(changes["default_vat_rate_bp"], "default_vat_rate_bp")
     changed = {}
     for key, value in changes.items():
         if value is not None and getattr(space, key) != value:

@@ -270,13 +270,23 @@ async def test_a_resource_form_with_min_above_max_is_shown_again_with_the_error(
 
 
 @pytest.mark.parametrize(("field", "typed"), [("price_member", "nan"), ("price_public", "inf"),
-                                              ("price_member", "1e400"), ("vat_rate", "NaN")])
+                                              ("price_member", "1e400"), ("price_public", "12,345"),
+                                              ("price_member", "-5")])
 async def test_a_price_that_is_not_a_number_is_shown_again_with_the_error(world, web, field, typed):
     values = {"name": "Salle", "kind": "meeting_room", "unit": "hour", "capacity": "1", "granularity_minutes": "30",
               "price_member": "1", "price_public": "1", "vat_rate": "20"}
     r = await (await web(world.a.manager)).post(f"/s/{world.a.slug}/resources/new", {**values, field: typed})
     assert r.status_code == 422, r.text
     assert 'aria-invalid="true"' in r.text and f'value="{typed}"' in r.text
+
+
+@pytest.mark.parametrize("typed", ["NaN", "7", "19.6"])
+async def test_a_vat_rate_that_is_not_a_french_rate_is_refused_beside_the_field(world, web, typed):
+    values = {"name": "Salle", "kind": "meeting_room", "unit": "hour", "capacity": "1", "granularity_minutes": "30",
+              "price_member": "1", "price_public": "1", "vat_rate": typed}
+    r = await (await web(world.a.manager)).post(f"/s/{world.a.slug}/resources/new", values)
+    assert r.status_code == 422, r.text
+    assert 'aria-describedby="e-vat_rate"' in r.text and 'value="Salle"' in r.text
 
 
 async def test_manager_blocks_a_resource_for_maintenance_and_it_cannot_be_booked(world, web, api):

@@ -42,8 +42,8 @@ from app.booking.rules import (
     find_conflict,
     half_day_interval,
     occurrences_weekly,
-    price_for,
     snap_to_unit,
+    units_for,
     validate_interval,
 )
 from app.core.errors import FabriqueError
@@ -389,7 +389,7 @@ def test_round_the_clock_day_on_autumn_fall_back_day_is_twenty_five_hours():
 def test_day_booking_across_the_spring_change_validates_and_costs_one_day():
     rules = BookingRules(unit="day", max_minutes=24 * 60)
     start, end = validate(*day_interval(SPRING_FORWARD, ROUND_THE_CLOCK), rules, cal=ROUND_THE_CLOCK)
-    assert price_for(start, end, unit="day", price_cents=3000, cal=ROUND_THE_CLOCK) == 3000
+    assert units_for(start, end, unit="day", cal=ROUND_THE_CLOCK) == 1
 
 
 def test_day_interval_on_a_closure_is_space_closed():
@@ -637,38 +637,29 @@ def test_cancellation_deadline_counts_real_hours_across_the_spring_change():
 
 
 def test_hourly_price_rounds_a_started_hour_up():
-    assert (
-        price_for(paris(TUESDAY, 10), paris(TUESDAY, 11, 30), unit="hour", price_cents=1250, cal=CAL) == 2500
-    )
+    assert units_for(paris(TUESDAY, 10), paris(TUESDAY, 11, 30), unit="hour", cal=CAL) == 2
 
 
 def test_hourly_price_counts_real_minutes_across_the_spring_change():
     # 1:00–4:00 on the wall is two real hours that night.
     start, end = paris(SPRING_FORWARD, 1), paris(SPRING_FORWARD, 4)
-    assert price_for(start, end, unit="hour", price_cents=1000, cal=ROUND_THE_CLOCK) == 2000
+    assert units_for(start, end, unit="hour", cal=ROUND_THE_CLOCK) == 2
 
 
 def test_half_day_price_is_one_unit_per_half_day():
     am, pm = half_day_interval(TUESDAY, "am", CAL), half_day_interval(TUESDAY, "pm", CAL)
-    assert price_for(*am, unit="half_day", price_cents=900, cal=CAL) == 900
-    assert price_for(am[0], pm[1], unit="half_day", price_cents=900, cal=CAL) == 1800
+    assert units_for(*am, unit="half_day", cal=CAL) == 1
+    assert units_for(am[0], pm[1], unit="half_day", cal=CAL) == 2
 
 
 def test_day_price_on_a_dst_day_is_one_unit():
     start, end = day_interval(SPRING_FORWARD, EVERY_DAY)
-    assert price_for(start, end, unit="day", price_cents=2000, cal=EVERY_DAY) == 2000
+    assert units_for(start, end, unit="day", cal=EVERY_DAY) == 1
 
 
 def test_day_price_over_a_week_skips_the_closed_sunday():
     friday, monday = date(2027, 3, 5), date(2027, 3, 8)  # Friday, Saturday morning, Monday
-    price = price_for(paris(friday, 9), paris(monday, 19), unit="day", price_cents=2000, cal=CAL)
-    assert price == 6000
-    assert isinstance(price, int)
-
-
-def test_price_refuses_float_money():
-    with pytest.raises(TypeError):
-        price_for(paris(TUESDAY, 10), paris(TUESDAY, 11), unit="hour", price_cents=12.5, cal=CAL)
+    assert units_for(paris(friday, 9), paris(monday, 19), unit="day", cal=CAL) == 3
 
 
 # -- buffers and conflicts ----------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""One pricing layer: VAT as data, priced lines (quotes) and the immutable charges they leave."""
