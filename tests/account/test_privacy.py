@@ -184,3 +184,16 @@ async def test_two_owners_deleting_their_accounts_at_once_leave_one_owner(world,
 async def test_the_api_asks_for_the_password_too(world, api):
     r = await api(world.a.tokens["member"]).post("/api/v1/account/delete", json={})
     assert r.status_code == 422 and r.json()["error"]["code"] == "deletion_not_confirmed"
+
+
+async def test_the_export_lists_the_person_s_charges(world, api):
+    room = await create_room(world.a.space)  # 15 € an hour for members
+    member = api(world.a.tokens["member"])
+    r = await member.post(f"/api/v1/spaces/{world.a.slug}/bookings", json={
+        "resource_id": room.id, "starts_at": iso(TOMORROW, 9), "ends_at": iso(TOMORROW, 11)})
+    assert r.status_code == 201, r.text
+    assert (await member.post(f"/api/v1/spaces/{world.a.slug}/bookings/{r.json()['id']}/cancel", json={})
+            ).status_code == 200
+    charges = (await member.get("/api/v1/account/export")).json()["charges"]
+    assert [(c["amount_incl_cents"], c["reversal"], c["space"]["slug"]) for c in charges] == [
+        (3000, False, world.a.slug), (-3000, True, world.a.slug)]
