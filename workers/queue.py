@@ -13,6 +13,7 @@ unchanged. ``read_counter`` reads a change counter (GET).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from uuid import uuid4
 
@@ -20,9 +21,12 @@ from arq import ArqRedis, create_pool
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import Job, serialize_job
 from arq.utils import timestamp_ms, to_unix_ms
+from redis.exceptions import RedisError
 
 from app.core.jobs import PendingJob
 from workers.settings import redis_settings
+
+log = logging.getLogger("fabrique.jobs")
 
 # KEYS: the queue, then (job key, result key) per job, then the change counters.
 # ARGV: the number of jobs, arq's expires_extra_ms, now in ms, then (job id, job, score) per job.
@@ -46,6 +50,7 @@ class FabriqueQueue:
 
     def __init__(self, pool: ArqRedis) -> None:
         self.pool = pool
+        self._publish: Any = None
 
     async def enqueue_job(self, function: str, *args: Any, **kwargs: Any) -> Job | None:
         if any(key.startswith("_") for key in kwargs):  # _job_id, _defer_by, _expires...: arq's rules
@@ -82,7 +87,9 @@ class FabriqueQueue:
             argv += [job_id, serialize_job(job.name, job.args, kwargs, None, now_ms,
                                            serializer=pool.job_serializer), score]
         keys += sorted(counters)
-        await pool.eval(_PUBLISH, len(keys), *keys, *argv)  # type: ignore[misc]
+        if self._publish is None:  # EVALSHA, and EVAL once when Redis does not know the script yet
+            self._publish = pool.register_script(_PUBLISH)
+        await self._publish(keys=keys, args=argv)
     async def read_counter(self, key: str) -> int:
         value = await self.pool.get(key)
         return int(value) if value is not None else 0
@@ -101,4 +108,15 @@ class FabriqueQueue:
 
 
 async def connect(url: str | None = None) -> FabriqueQueue:
-    return FabriqueQueue(await create_pool(redis_settings(url)))
+    """The queue on Redis. A web process starts even when Redis does not answer yet: its jobs wait
+    in the outbox, and the relay hands them over once Redis answers."""
+    settings = redis_settings(url)
+    try:
+        return FabriqueQueue(await create_pool(settings))
+    except (OSError, RedisError) as exc:
+        log.warning("Redis unreachable at start-up (%s): jobs wait in the outbox until it answers",
+                    type(exc).__name__)
+        return FabriqueQueue(ArqRedis(
+            host=settings.host, port=settings.port, db=settings.database, username=settings.username,
+            password=settings.password, ssl=settings.ssl, socket_connect_timeout=settings.conn_timeout,
+        ))
