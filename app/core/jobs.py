@@ -407,12 +407,14 @@ async def release(outbox_id: str) -> None:
 # -- readiness ----------------------------------------------------------------------------------
 
 async def backlog(session: Any) -> tuple[int, int]:
-    """(jobs pending for longer than ``outbox_behind_seconds``, jobs given up after MAX_ATTEMPTS)."""
+    """(jobs pending for longer than ``outbox_behind_seconds`` past their time — written, or deferred
+    to — and jobs given up after MAX_ATTEMPTS)."""
     from app.config import get_settings
 
     cutoff = clock.now() - timedelta(seconds=get_settings().outbox_behind_seconds)
     late = (await session.exec(select(func.count()).select_from(JobOutbox).where(
-        _T.c.done_at.is_(None), _T.c.created_at < cutoff))).one()
+        _T.c.done_at.is_(None), _T.c.created_at < cutoff, or_(_T.c.run_at.is_(None), _T.c.run_at < cutoff),
+    ))).one()
     failed = (await session.exec(select(func.count()).select_from(JobOutbox).where(
         _T.c.done_at.is_(None), _T.c.attempts >= MAX_ATTEMPTS))).one()
     return int(late), int(failed)

@@ -310,6 +310,7 @@ async def test_readyz_says_the_queue_is_behind_when_a_job_waits_too_long(client,
     clock.freeze(datetime(2030, 1, 1, tzinfo=UTC))
     async with db.transaction() as session:
         jobs.enqueue(session, "test.outbox_record", 1)
+        jobs.enqueue(session, "test.outbox_record", 2, _defer_by=timedelta(days=1))  # not due: not late
     assert (await client.get("/readyz")).json()["checks"]["queue"] == "ok"
     clock.freeze(datetime(2030, 1, 1, tzinfo=UTC) + timedelta(seconds=get_settings().outbox_behind_seconds + 1))
     r = await client.get("/readyz")
