@@ -378,13 +378,29 @@ async def claim(outbox_id: str) -> bool:
     transaction of its own, unless it is done or another run holds it. False: do nothing."""
     from app.core import db
 
-    now = clock.now()
-    async with db.transaction() as session:
-        result = await session.exec(update(_T).where(
-            _T.c.id == outbox_id, _T.c.done_at.is_(None),
-            or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < now),
-        ).values(claimed_until=now + CLAIM_LEASE, attempts=_T.c.attempts + 1))
+    # One claim at a time in this process, first come first served (asyncio.Lock is fair): jobs
+    # reach their effect in the order the queue started them, as they did before they had a claim
+    # to wait for — a member's "booking confirmed" is written before its "booking moved".
+    async with _claim_order():
+        now = clock.now()
+        async with db.transaction() as session:
+            result = await session.exec(update(_T).where(
+                _T.c.id == outbox_id, _T.c.done_at.is_(None),
+                or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < now),
+            ).values(claimed_until=now + CLAIM_LEASE, attempts=_T.c.attempts + 1))
     return bool(result.rowcount)
+
+
+_claim_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+
+def _claim_order() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _claim_locks.get(loop)
+    if lock is None:
+        _claim_locks.clear()  # a lock belongs to one event loop (tests start several)
+        lock = _claim_locks[loop] = asyncio.Lock()
+    return lock
 
 
 async def finish(outbox_id: str) -> None:
