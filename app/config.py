@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_echo: bool = False
 
+    # the job outbox (app.core.jobs): how often the relay looks for jobs not handed over (0: only at
+    # start-up), how old a pending job must be before the relay takes it (the request hands its own
+    # over), when /readyz and the logs call the queue behind, and how long done jobs are kept.
+    outbox_relay_seconds: int = Field(default=30, ge=0)
+    outbox_relay_after_seconds: int = Field(default=30, ge=0)
+    outbox_behind_seconds: int = Field(default=300, ge=1)
+    outbox_retention_days: int = Field(default=7, ge=1)
+
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
         if not self.database_url:

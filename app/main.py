@@ -91,9 +91,12 @@ def create_app() -> FastAPI:
             jobs.set_queue(queue)
             queue.start_cron()
         app.state.queue = queue
+        # Jobs committed but never handed over (a crash, Redis away) go now, then periodically.
+        relay = await jobs.start_relay()
         try:
             yield
         finally:
+            await jobs.stop_relay(relay)
             if settings.redis_url:
                 await queue.aclose()
             else:

@@ -21,6 +21,8 @@ os.environ.update({
     "FABRIQUE_DATABASE_URL": TEST_DATABASE_URL,
     "FABRIQUE_SECRET_KEY": "test-secret-key-that-is-long-enough-for-the-checks",
     "FABRIQUE_BASE_URL": "http://testserver",
+    # The outbox relay runs at start-up only: tests call jobs.relay() when they mean it.
+    "FABRIQUE_OUTBOX_RELAY_SECONDS": "0",
 })
 if TEST_REDIS_URL:
     os.environ["FABRIQUE_REDIS_URL"] = TEST_REDIS_URL

@@ -1,14 +1,17 @@
 """The in-process job runner of the embedded default (no Redis).
 
 It has arq's ``enqueue_job`` signature and runs the same task functions as the arq worker, in
-the web process, after the request's commit. Cron jobs are driven with arq's own schedule
-calculation. Failures are logged and retried a few times, like arq would.
+the web process, after the request's commit, one at a time in the order they were handed over. Cron jobs are driven with arq's own schedule
+calculation (their trigger writes the period's outbox row). Failures are logged and retried a few
+times, like arq would; a job that was never run to its end (the process stopped) is still pending
+in the outbox, and the relay runs it when the process starts again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +28,8 @@ class InlineQueue:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task] = set()
         self._pending_ids: set[str] = set()
+        self._fifo: deque[tuple[str, tuple, dict, str | None]] = deque()
+        self._consumer: asyncio.Task | None = None
         self._cron_task: asyncio.Task | None = None
         self.failures: list[tuple[str, BaseException]] = []
         self.counters: dict[str, int] = {}  # app.core.jobs change counters: this process is the only one
@@ -34,7 +39,7 @@ class InlineQueue:
         for key in counters:
             self.counters[key] = self.counters.get(key, 0) + 1
         for job in jobs:
-            await self.enqueue_job(job.name, *job.args, **job.kwargs)
+            await self.enqueue_job(job.name, *job.args, **job.queue_kwargs())
 
     async def read_counter(self, key: str) -> int:
         return self.counters.get(key, 0)
@@ -61,15 +66,37 @@ class InlineQueue:
             delay = float(_defer_by)
         if _defer_until is not None:
             delay = max(delay, (_defer_until - datetime.now(UTC)).total_seconds())
-        t = asyncio.create_task(self._run(function, args, kwargs, delay, _job_id))
-        self._tasks.add(t)
-        t.add_done_callback(self._tasks.discard)
+        item = (function, args, kwargs, _job_id)
+        if delay > 0:
+            self._start(self._later(item, delay))
+        else:
+            self._push(item)
         return _job_id or function
 
-    async def _run(self, function: str, args: tuple, kwargs: dict, delay: float, job_id: str | None) -> None:
+    def _start(self, coro: Any) -> None:
+        t = asyncio.create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    def _push(self, item: tuple[str, tuple, dict, str | None]) -> None:
+        # One job at a time, in the order they were handed over: a member's "you are on the waitlist"
+        # is sent before their "a seat is yours", and jobs do not compete for SQLite's one writer.
+        self._fifo.append(item)
+        if self._consumer is None or self._consumer.done():
+            self._consumer = asyncio.create_task(self._consume())
+            self._tasks.add(self._consumer)
+            self._consumer.add_done_callback(self._tasks.discard)
+
+    async def _later(self, item: tuple[str, tuple, dict, str | None], delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._push(item)
+
+    async def _consume(self) -> None:
+        while self._fifo:
+            await self._run(*self._fifo.popleft())
+
+    async def _run(self, function: str, args: tuple, kwargs: dict, job_id: str | None) -> None:
         try:
-            if delay > 0:
-                await asyncio.sleep(delay)
             for attempt in range(1, MAX_TRIES + 1):
                 try:
                     await TASKS[function]({"job_try": attempt}, *args, **kwargs)
@@ -111,7 +138,11 @@ class InlineQueue:
             now = datetime.now(UTC)
             for job in jobs:
                 if job.next_run <= now:
-                    await self.enqueue_job(job.name, _job_id=f"cron:{job.name}:{job.next_run.isoformat()}")
+                    period = job.next_run.replace(second=0, microsecond=0)
+                    try:  # writes the period's outbox row, then hands it over to this queue
+                        await job.coroutine({"period": period})
+                    except Exception:  # the database away: this period is lost, the next one comes
+                        log.exception("cron job %s of %s could not be written", job.name, period.isoformat())
                     job.calculate_next(job.next_run + timedelta(seconds=1))
 
     async def close(self) -> None:

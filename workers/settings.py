@@ -21,11 +21,14 @@ async def startup(ctx: dict[str, Any]) -> None:
     # Jobs a task enqueues, and the change counters its writes bump, go to this worker's Redis
     # (not to an in-process queue and counters that the web processes would never see).
     jobs.set_queue(FabriqueQueue(ctx["redis"]))
+    # What the web processes committed but could not hand over is handed over now, then periodically.
+    ctx["outbox_relay"] = await jobs.start_relay()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     from app.core import jobs
 
+    await jobs.stop_relay(ctx.pop("outbox_relay", None))
     jobs.set_queue(None)
     await db.dispose_engine()
 

@@ -112,8 +112,7 @@ async def save_target(
     log_action(session, "calendar.caldav_saved", space_id=space.id, actor_id=actor.id, obj=target,
                resource_id=resource.id, enabled=enabled, show_names=show_names)
     if enabled:
-        jobs.enqueue(session, "calendar.caldav_sync_resource", space.id, resource.id,
-                     _job_id=f"calendar.caldav_sync:{resource.id}:{clock.now():%Y%m%dT%H%M%S%f}")
+        jobs.enqueue(session, "calendar.caldav_sync_resource", space.id, resource.id)
     return target
 
 
@@ -126,8 +125,7 @@ async def remove_target(session: AsyncSession, space: Space, actor: Account, tar
 
 
 def enqueue_push(session: Any, space_id: int, booking_id: int) -> None:
-    jobs.enqueue(session, "calendar.caldav_push", space_id, booking_id,
-                 _job_id=f"calendar.caldav_push:{booking_id}:{clock.now():%Y%m%dT%H%M%S%f}")
+    jobs.enqueue(session, "calendar.caldav_push", space_id, booking_id)
 
 
 # -- pushing ------------------------------------------------------------------------------------

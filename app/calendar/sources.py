@@ -130,9 +130,7 @@ async def remove_source(session: AsyncSession, space: Space, actor: Account, sou
 
 
 def enqueue_import(session: Any, space_id: int, source_id: int, *, reason: str = "") -> None:
-    stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
-    jobs.enqueue(session, "calendar.import_source", space_id, source_id,
-                 _job_id=f"calendar.import:{source_id}:{reason}:{stamp}")
+    jobs.enqueue(session, "calendar.import_source", space_id, source_id)
 
 
 async def source_blocks(session: AsyncSession, source: CalendarSource, *, since: datetime,

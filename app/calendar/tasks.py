@@ -7,21 +7,24 @@ their arguments for that reason.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.calendar import caldav, sources
-from app.core import clock, db
+from app.core import clock, db, jobs
 from workers.task import cron_task, task
 
 
 @cron_task("calendar.import_due", minute={0, 15, 30, 45})
-async def import_due(session: AsyncSession) -> int:
-    """Fan out: queue an import for every source whose turn has come, in every space."""
+async def import_due(session: AsyncSession, period: datetime) -> int:
+    """Fan out: queue an import for every source whose turn has come, in every space (one outbox
+    row per source and period, written once)."""
     due = await sources.due_sources(session, clock.now())
     for space_id, source_id in due:
-        sources.enqueue_import(session, space_id, source_id, reason="cron")
+        await jobs.enqueue_once(session, f"calendar.import_source:{space_id}:{source_id}:{period:%Y-%m-%dT%H:%MZ}",
+                                "calendar.import_source", space_id, source_id)
     return len(due)
 
 

@@ -1,7 +1,8 @@
 """Engine, sessions and the transaction edge.
 
 One transaction per request or job: services only ``flush()``; the edge (``transaction()``)
-commits once, or rolls back, then hands the jobs buffered during the transaction to the queue.
+commits once, or rolls back, then hands the jobs written during the transaction (``app.core.jobs``:
+outbox rows, committed with it) to the queue.
 SQLite writes open with ``BEGIN IMMEDIATE`` so that check-then-insert sequences are serialised
 (see STACK.md); reads stay deferred so they never wait for a writer.
 """
@@ -110,7 +111,7 @@ def set_write_intent(value: bool) -> contextvars.Token[bool]:
 
 @asynccontextmanager
 async def transaction(*, write: bool = True, space_id: int | None = None) -> AsyncIterator[AsyncSession]:
-    """Open a session, yield it, commit on success, then dispatch buffered jobs.
+    """Open a session, yield it, commit on success, then hand its jobs over (``jobs.dispatch``).
 
     Used by the request edge, jobs and the CLI alike.
     """

@@ -3,8 +3,10 @@
 ``event.send_reminders`` runs every hour and fans out over the spaces: once it is past
 REMINDER_HOUR in a space's timezone, every confirmed registrant of the events starting the next
 local day who has not been reminded yet gets one, through ``event.remind`` (one job per event).
-``reminded_at`` makes both idempotent: a job run twice, or an hourly run after a late
-registration, sends each reminder once.
+Both run from the job outbox (``app.core.jobs``): the hourly run is one row per period, and it
+writes one ``event.remind`` row per space, event and period, so a run that died half-way is
+resumed by the relay. ``reminded_at`` makes both idempotent: a job run twice, or an hourly run
+after a late registration, sends each reminder once.
 """
 
 from __future__ import annotations
@@ -55,10 +57,12 @@ async def due_reminders(session: AsyncSession, now: datetime) -> list[tuple[int,
 
 
 @cron_task("event.send_reminders", minute=5)
-async def send_reminders(session: AsyncSession) -> int:
+async def send_reminders(session: AsyncSession, period: datetime) -> int:
+    """Fan out: one ``event.remind`` outbox row per space, event and period (written once)."""
     due = await due_reminders(session, clock.now())
     for space_id, event_id in due:
-        jobs.enqueue(session, "event.remind", event_id, space_id=space_id)
+        await jobs.enqueue_once(session, f"event.remind:{space_id}:{event_id}:{period:%Y-%m-%dT%H:%MZ}",
+                                "event.remind", event_id, space_id=space_id)
     return len(due)
 
 

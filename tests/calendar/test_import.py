@@ -177,7 +177,7 @@ async def test_one_bad_source_never_stops_the_others(world, web, run_jobs, calen
             await session.delete(block)
 
     async with db.transaction() as session:
-        assert await import_due(session) == 2
+        assert await import_due(session, clock.now()) == 2
     await run_jobs()
 
     assert (await reload(world, bad)).failing

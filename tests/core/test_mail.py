@@ -36,12 +36,15 @@ def test_queue_email_refuses_what_is_not_plain_data_and_names_the_key(extra, whe
 
 
 def test_queue_email_accepts_every_plain_type_and_queues_the_template_not_a_rendering():
-    session = SimpleNamespace(info={})
+    added: list = []
+    session = SimpleNamespace(info={}, add=added.append)
     ctx = _verify_context(n=1, x=1.5, ok=True, none=None, at=START, day=START.date(), amount=Decimal("1.50"),
                           items=[{"a": (1, "b")}])
     with i18n.use_locale("fr"):
         queue_email(session, "reader@example.org", "verify_email", ctx)
     [job] = session.info[jobs.BUFFER_KEY]
+    [row] = added  # written in the caller's transaction (the job outbox)
+    assert (row.id, row.name) == (job.outbox_id, "email.send")
     assert job.name == "email.send"
     # The locale is resolved when queued: the job runs outside this request.
     assert job.args == ("reader@example.org", "verify_email", ctx, "fr", [])

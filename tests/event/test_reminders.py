@@ -11,7 +11,7 @@ from tests.event.factories import create_event, register
 
 async def _run_cron(run_jobs):
     async with db.transaction() as session:
-        due = await send_reminders(session)
+        due = await send_reminders(session, clock.now())
     await run_jobs()
     return due
 

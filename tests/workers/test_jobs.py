@@ -21,8 +21,8 @@ async def _record(session, value, note: str | None = None):
 
 
 @cron_task("test.tick", minute=set(range(60)))
-async def _tick(session):
-    HITS.append(("tick", None))
+async def _tick(session, period):
+    HITS.append(("tick", period))
 
 
 async def test_jobs_enqueued_in_a_transaction_are_sent_only_after_commit(app, run_jobs):
@@ -61,8 +61,8 @@ async def test_inline_runner_computes_cron_schedules_with_arqs_own_calculation(a
 
     queue = InlineQueue()
     jobs_ = {j.name: j for j in queue.cron_jobs()}
-    assert "test.tick" in jobs_
-    job = jobs_["test.tick"]
+    assert "test.tick@cron" in jobs_
+    job = jobs_["test.tick@cron"]
     job.calculate_next(datetime(2026, 11, 26, 10, 0, 30, tzinfo=UTC))
     assert job.next_run.replace(microsecond=0) == datetime(2026, 11, 26, 10, 1, tzinfo=UTC)
 
@@ -88,7 +88,7 @@ async def test_arq_worker_on_real_redis_runs_an_enqueued_job_and_a_cron_job(app)
     assert queued[fast.job_id].args == (42,) and queued[fast.job_id].kwargs == {"note": "fast"}
     assert (await fast.info()).function == "test.record"
     worker = Worker(
-        functions=settings["functions"], cron_jobs=[c for c in settings["cron_jobs"] if c.name == "test.tick"],
+        functions=settings["functions"], cron_jobs=[c for c in settings["cron_jobs"] if c.name == "test.tick@cron"],
         redis_pool=pool, burst=True, poll_delay=0.01, handle_signals=False, keep_result=0,
     )
     # run the cron job now, as arq does when its time has come
@@ -99,8 +99,9 @@ async def test_arq_worker_on_real_redis_runs_an_enqueued_job_and_a_cron_job(app)
     finally:
         await worker.close()
     assert ("record", 42) in HITS and ("record", 43) in HITS
-    assert ("tick", None) in HITS
-    assert worker.jobs_complete >= 3 and worker.jobs_failed == 0
+    [(_, period)] = [hit for hit in HITS if hit[0] == "tick"]  # the trigger wrote its row, the task ran from it
+    assert period.tzinfo is not None and period.second == 0
+    assert worker.jobs_complete >= 4 and worker.jobs_failed == 0
     await queue.aclose()
 
 
