@@ -69,14 +69,19 @@ def upgrade() -> None:
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_charge_account_id_account'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['reverses_id'], ['charge.id'], name=op.f('fk_charge_reverses_id_charge')),
-    sa.ForeignKeyConstraint(['space_id', 'reverses_id'], ['charge.space_id', 'charge.id'],
-                            name='fk_reverses_id_space_charge'),
+    # SQLite has no ALTER ... ADD CONSTRAINT: its composite key is declared here (checked on write);
+    # PostgreSQL needs the unique index on (space_id, id) first, so it adds the key below.
+    *([sa.ForeignKeyConstraint(['space_id', 'reverses_id'], ['charge.space_id', 'charge.id'],
+                               name='fk_reverses_id_space_charge')] if op.get_bind().dialect.name == "sqlite" else []),
     sa.ForeignKeyConstraint(['space_id'], ['space.id'], name=op.f('fk_charge_space_id_space'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_charge')),
     sa.UniqueConstraint('reverses_id', name=op.f('uq_charge_reverses_id'))
     )
     op.create_index(op.f('ix_charge_space_id'), 'charge', ['space_id'], unique=False)
     op.create_index('uq_charge_space_id', 'charge', ['space_id', 'id'], unique=True)
+    if op.get_bind().dialect.name != "sqlite":
+        op.create_foreign_key('fk_reverses_id_space_charge', 'charge', 'charge', ['space_id', 'reverses_id'],
+                              ['space_id', 'id'])
     op.create_index('ix_charge_space_source', 'charge', ['space_id', 'source_type', 'source_id'], unique=False)
     op.create_index('ix_charge_space_account_created', 'charge', ['space_id', 'account_id', 'created_at'], unique=False)
     if op.get_bind().dialect.name == "sqlite":
