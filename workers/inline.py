@@ -133,17 +133,18 @@ class InlineQueue:
         for job in jobs:
             job.calculate_next(now)
         while True:
-            soonest = min(job.next_run for job in jobs)
+            soonest = min(_next_run(job) for job in jobs)
             await asyncio.sleep(max(0.0, (soonest - datetime.now(UTC)).total_seconds()))
             now = datetime.now(UTC)
             for job in jobs:
-                if job.next_run <= now:
-                    period = job.next_run.replace(second=0, microsecond=0)
+                next_run = _next_run(job)
+                if next_run <= now:
+                    period = next_run.replace(second=0, microsecond=0)
                     try:  # writes the period's outbox row, then hands it over to this queue
                         await job.coroutine({"period": period})
                     except Exception:  # the database away: this period is lost, the next one comes
                         log.exception("cron job %s of %s could not be written", job.name, period.isoformat())
-                    job.calculate_next(job.next_run + timedelta(seconds=1))
+                    job.calculate_next(next_run + timedelta(seconds=1))
 
     async def close(self) -> None:
         if self._cron_task is not None:
@@ -151,6 +152,10 @@ class InlineQueue:
             self._cron_task = None
         await self.drain()
 
+
+def _next_run(job: CronJob) -> datetime:
+    assert job.next_run is not None  # set by calculate_next(), called on every job before the loop
+    return job.next_run
 
 
 _default: InlineQueue | None = None

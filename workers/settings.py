@@ -59,6 +59,11 @@ def build_worker_settings(url: str | None = None) -> dict[str, Any]:
     }
 
 
+def _redis_settings_or_default() -> RedisSettings:
+    url = get_settings().redis_url
+    return RedisSettings.from_dsn(url) if url else RedisSettings()
+
+
 class WorkerSettings:
     """For ``arq workers.settings.WorkerSettings``; ``redis_settings`` comes from FABRIQUE_REDIS_URL."""
 
@@ -68,4 +73,4 @@ class WorkerSettings:
     on_shutdown = shutdown
     max_tries = 5
     keep_result = 3600
-    redis_settings = RedisSettings.from_dsn(get_settings().redis_url) if get_settings().redis_url else RedisSettings()
+    redis_settings = _redis_settings_or_default()

@@ -15,16 +15,20 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from app.core import clock, db, i18n, jobs
+
+if TYPE_CHECKING:
+    from arq.cron import CronJob
+    from arq.typing import WorkerCoroutine
 
 log = logging.getLogger("fabrique.jobs")
 
 TaskFn = Callable[..., Awaitable[Any]]
 
 
-def _wrap(name: str, fn: TaskFn, with_session: bool) -> TaskFn:
+def _wrap(name: str, fn: TaskFn, with_session: bool) -> WorkerCoroutine:
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         outbox_id = kwargs.pop("outbox_id", None)  # None: a job queued before the outbox existed
         space_id = kwargs.pop("space_id", None)
@@ -55,7 +59,7 @@ def _wrap(name: str, fn: TaskFn, with_session: bool) -> TaskFn:
     return run
 
 
-TASKS: dict[str, TaskFn] = {}
+TASKS: dict[str, WorkerCoroutine] = {}
 
 # Modules that define tasks; importing them fills TASKS. Domains' tasks.py are found by convention.
 TASK_MODULES = ["app.core.mail_tasks"]
@@ -118,7 +122,7 @@ def cron_trigger(name: str) -> TaskFn:
     return trigger
 
 
-def load_tasks() -> dict[str, TaskFn]:
+def load_tasks() -> dict[str, WorkerCoroutine]:
     from app.core.discovery import domain_modules
 
     for module in TASK_MODULES:
@@ -127,9 +131,10 @@ def load_tasks() -> dict[str, TaskFn]:
     return TASKS
 
 
-def cron_jobs() -> list[Any]:
+def cron_jobs() -> list[CronJob]:
     """arq CronJobs for every @cron_task (the arq worker and the in-process runner use the same)."""
     from arq.cron import cron
 
-    return [cron(cron_trigger(s["name"]), name=s["name"] + CRON_SUFFIX,
+    # A trigger takes the context only, and arq calls a cron job with nothing else.
+    return [cron(cast("WorkerCoroutine", cron_trigger(s["name"])), name=s["name"] + CRON_SUFFIX,
                  **{k: v for k, v in s.items() if k != "name"}) for s in CRON_SPECS]

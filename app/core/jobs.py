@@ -34,15 +34,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import uuid4
 
-from sqlalchemy import Column, Index, LargeBinary, delete, func, or_, update
+from sqlalchemy import Column, Index, LargeBinary, Table, delete, func, or_, update
 from sqlmodel import Field, SQLModel, select
 
 from app.core import clock
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 log = logging.getLogger("fabrique.jobs")
 
@@ -79,7 +83,9 @@ class JobOutbox(SQLModel, table=True):
     done_at: datetime | None = None
 
 
-_T = JobOutbox.__table__  # type: ignore[attr-defined]  (Core statements: no ORM synchronisation)
+# Core statements (no ORM synchronisation) name the table itself: the metadata's entry is the Table
+# SQLAlchemy mapped the model to (``JobOutbox.__table__``, which SQLModel's typing does not declare).
+_T: Table = JobOutbox.metadata.tables["job_outbox"]
 
 
 @dataclass
@@ -137,9 +143,10 @@ def _new_row(name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
         run_at = clock.now() + (defer_by if isinstance(defer_by, timedelta) else timedelta(seconds=defer_by))
     if any(k.startswith("_") for k in kwargs):
         raise TypeError(f"job {name!r}: unsupported queue option(s) {sorted(k for k in kwargs if k.startswith('_'))}")
-    job = PendingJob(name, args, kwargs, uuid4().hex, run_at)
+    outbox_id = uuid4().hex
+    job = PendingJob(name, args, kwargs, outbox_id, run_at)
     space_id = kwargs.get("space_id")
-    row = JobOutbox(id=job.outbox_id, name=name, space_id=space_id if isinstance(space_id, int) else None,
+    row = JobOutbox(id=outbox_id, name=name, space_id=space_id if isinstance(space_id, int) else None,
                     key=key, payload=pickle.dumps((args, kwargs)), run_at=run_at, created_at=clock.now())
     return row, job
 
@@ -162,14 +169,15 @@ async def enqueue_once(session: Any, key: str, name: str, *args: Any, **kwargs: 
     (ON CONFLICT DO NOTHING), so two processes writing the same key write one row.
     """
     row, job = _new_row(name, args, dict(kwargs), key=key)
-    values = {c.name: getattr(row, c.name) for c in JobOutbox.__table__.columns}  # type: ignore[attr-defined]
+    values = {c.name: getattr(row, c.name) for c in _T.columns}
     dialect = session.bind.dialect.name
+    insert: Callable[[Table], postgresql.Insert | sqlite.Insert]
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(JobOutbox.__table__).values(**values).on_conflict_do_nothing(  # type: ignore[attr-defined]
-        index_elements=["key"]).returning(JobOutbox.__table__.c.id)  # type: ignore[attr-defined]
+    stmt = insert(_T).values(**values).on_conflict_do_nothing(
+        index_elements=["key"]).returning(_T.c.id)
     inserted = (await session.exec(stmt)).first() is not None
     if inserted:
         session.info.setdefault(BUFFER_KEY, []).append(job)
@@ -187,7 +195,7 @@ def counter_key(name: str, space_id: int) -> str:
 
 async def counter(name: str, space_id: int) -> int | None:
     queue = _current_queue()
-    read = getattr(queue, "read_counter", None)
+    read: Callable[[str], Awaitable[int]] | None = getattr(queue, "read_counter", None)
     if read is None:
         return None
     try:
@@ -311,7 +319,7 @@ async def purge(*, now: datetime | None = None) -> int:
     async with db.transaction() as session:
         result = await session.exec(delete(_T).where(
             _T.c.done_at.is_not(None), _T.c.done_at < cutoff))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)
 
 
 async def relay_loop(every: float) -> None:  # noqa: ASYNC109
@@ -332,7 +340,7 @@ async def relay_loop(every: float) -> None:  # noqa: ASYNC109
             log.warning("outbox relay failed; retrying in %ss", every, exc_info=True)
 
 
-async def start_relay() -> asyncio.Task | None:
+async def start_relay() -> asyncio.Task[None] | None:
     """At a process's start: hand over every job still pending (a crash between a commit and its
     hand-over, a queue away), then keep relaying every ``outbox_relay_seconds`` (0: not)."""
     from app.config import get_settings
@@ -352,7 +360,7 @@ async def start_relay() -> asyncio.Task | None:
     return asyncio.create_task(relay_loop(every)) if every > 0 else None
 
 
-async def stop_relay(task: asyncio.Task | None) -> None:
+async def stop_relay(task: asyncio.Task[None] | None) -> None:
     if task is not None:
         task.cancel()
         try:

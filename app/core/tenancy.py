@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from sqlalchemy import ForeignKeyConstraint, Index, Table, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.elements import BindParameter, TextClause
+from sqlalchemy.sql.elements import BindParameter, ClauseElement, TextClause
 from sqlalchemy.sql.selectable import TableClause
 from sqlmodel import Field, SQLModel
 from sqlmodel import Session as SQLModelSession
@@ -96,9 +96,10 @@ def all_spaces(session: Any) -> Iterator[None]:
         info[ALL_SPACES_KEY] = previous
 
 
-def _info(session: Any) -> dict:
+def _info(session: Any) -> dict[str, Any]:
     # AsyncSession and Session share the same info dict.
-    return session.info
+    info: dict[str, Any] = session.info
+    return info
 
 
 def _is_scoped(mapper: Any) -> bool:
@@ -133,17 +134,18 @@ class GuardedSession(SQLModelSession):
             raise TenantScopeMissing(f"session.{name}() bypasses the tenant guard: use insert()/update() with rows")
 
 
-def _statement_parts(state: ORMExecuteState) -> tuple[set[type], bool, set[str]]:
+def _statement_parts(state: ORMExecuteState) -> tuple[set[type[SpaceScoped]], bool, set[str]]:
     """What the statement touches: every space-scoped model — its entities, but also tables reached
     only through ``select_from``, joins or subqueries (``all_mappers`` does not see those) — whether
     it holds raw SQL text, and which tenant tables it names as plain Core tables (``Model.__table__``,
     ``table("name")``): loader criteria filter mapped entities only, so those would go unfiltered."""
-    classes = {m.class_ for m in state.all_mappers if _is_scoped(m)}
+    classes: set[type[SpaceScoped]] = {m.class_ for m in state.all_mappers if _is_scoped(m)}
     tables = _scoped_tables()
     raw = False
     core: set[str] = set()
     orm = state.statement._propagate_attrs.get("compile_state_plugin") == "orm"
-    for element in visitors.iterate(state.statement):
+    # Typed ``Executable``, a statement is always a ClauseElement (text(), select(), insert()...).
+    for element in visitors.iterate(cast(ClauseElement, state.statement)):
         if isinstance(element, TableClause) and element.name in tables:
             classes.add(tables[element.name])
             # An ORM statement's tables are reached by the loader criteria; a table("name") or a
@@ -155,14 +157,15 @@ def _statement_parts(state: ORMExecuteState) -> tuple[set[type], bool, set[str]]
     return classes, raw, core
 
 
-_SCOPED_TABLES: dict[str, type] = {}
+_SCOPED_TABLES: dict[str, type[SpaceScoped]] = {}
 
 
-def _scoped_tables() -> dict[str, type]:
+def _scoped_tables() -> dict[str, type[SpaceScoped]]:
     if not _SCOPED_TABLES:
-        for mapper in SQLModel._sa_registry.mappers:  # type: ignore[attr-defined]
+        for mapper in SQLModel._sa_registry.mappers:
             if _is_scoped(mapper):
-                _SCOPED_TABLES[mapper.local_table.name] = mapper.class_
+                # Typed ``FromClause``: a model declared with ``table=True`` is mapped to its Table.
+                _SCOPED_TABLES[cast(Table, mapper.local_table).name] = mapper.class_
     return _SCOPED_TABLES
 
 
@@ -202,11 +205,11 @@ def _scope_orm_statements(state: ORMExecuteState) -> None:
             # objects already loaded: they keep their values until refreshed.
             state.statement = state.statement.where(target.space_id == space_id)  # type: ignore[attr-defined]
             state.update_execution_options(synchronize_session=None)
-        if any(c.__tablename__ in _CONFIG_TABLES for c in classes):
+        if any(_tablename(c) in _CONFIG_TABLES for c in classes):
             _bump_config(state.session, {space_id})
         for cls in classes:
-            if cls.__tablename__ in _COUNTED_TABLES:
-                jobs.touch(state.session, _COUNTED_TABLES[cls.__tablename__], space_id)
+            if _tablename(cls) in _COUNTED_TABLES:
+                jobs.touch(state.session, _COUNTED_TABLES[_tablename(cls)], space_id)
 
 
 _UNKNOWN = object()
@@ -281,11 +284,14 @@ def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
     space_id = session.info.get(SCOPE_KEY)
     lifted = session.info.get(ALL_SPACES_KEY)
     touched = [o for o in list(session.new) + list(session.dirty) + list(session.deleted) if isinstance(o, SpaceScoped)]
-    changed = [o for o in touched if type(o).__tablename__ in _CONFIG_TABLES]
+    changed = [o for o in touched if _tablename(type(o)) in _CONFIG_TABLES]
     for obj in touched:
-        counter = _COUNTED_TABLES.get(type(obj).__tablename__)
-        if counter is not None and (obj.space_id or space_id) is not None:
-            jobs.touch(session, counter, obj.space_id or space_id)  # type: ignore[arg-type]
+        counter = _COUNTED_TABLES.get(_tablename(type(obj)))
+        if counter is None:
+            continue
+        owner = obj.space_id or space_id
+        if owner is not None:
+            jobs.touch(session, counter, owner)
     for obj in list(session.new) + list(session.dirty):
         if not isinstance(obj, SpaceScoped):
             continue
@@ -314,12 +320,18 @@ def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
 CONFIG_DIRTY_KEY = "config_dirty"    # session.info: how many times this transaction changed it
 CONFIG_LOCAL_KEY = "config_local"    # session.info: what a cache keeps for this transaction only
 _CONFIG_TABLES: set[str] = set()
-_M = TypeVar("_M")
+_M = TypeVar("_M", bound=type[SQLModel])
+
+
+def _tablename(cls: type[SQLModel]) -> str:
+    # SQLModel types ``__tablename__`` as a string or the function declaring it (``declared_attr``);
+    # read on a model class, it is the string.
+    return cast(str, cls.__tablename__)
 
 
 def space_config(cls: _M) -> _M:
     """Mark a space-scoped model as part of the space's configuration (see above)."""
-    _CONFIG_TABLES.add(cls.__tablename__)  # type: ignore[attr-defined]
+    _CONFIG_TABLES.add(_tablename(cls))
     return cls
 
 
@@ -331,7 +343,7 @@ def space_counter(name: str) -> Callable[[_M], _M]:
     commit (``app.core.jobs.touch``): for caches of what changes often (bookings), where bumping a
     row in the transaction would serialise every writer of the space."""
     def mark(cls: _M) -> _M:
-        _COUNTED_TABLES[cls.__tablename__] = name  # type: ignore[attr-defined]
+        _COUNTED_TABLES[_tablename(cls)] = name
         return cls
     return mark
 

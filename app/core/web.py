@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import jinja2
 from fastapi import APIRouter, Depends, Request, Response
@@ -114,7 +114,8 @@ def api_router(**kwargs: Any) -> APIRouter:
 
 
 async def get_session(request: Request) -> AsyncSession:
-    return request.state.session
+    # Set by TxRoute around every endpoint; Starlette's ``request.state`` is untyped.
+    return cast(AsyncSession, request.state.session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
