@@ -79,7 +79,7 @@ messages: venv
 
 run: venv translations
 	$(BIN)/fabrique migrate
-	$(BIN)/fabrique demo
+	$(BIN)/fabrique demo --host $(HOST) --port $(PORT)
 	$(BIN)/fabrique serve --host $(HOST) --port $(PORT)
 
 # --- quality ---------------------------------------------------------------------------------------

@@ -121,6 +121,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from app.demo import load_demo
 
     check_database_or_exit()
+    # The demo's e-mails (invitations, confirmations) carry links: to the address `serve` will use.
+    _follow_port(_load_settings(), args.host, args.port)
     asyncio.run(load_demo())
 
 
@@ -171,7 +173,10 @@ def main(argv: list[str] | None = None) -> None:
 
     sub.add_parser("worker", help="run the arq worker (needs FABRIQUE_REDIS_URL)").set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
-    sub.add_parser("demo", help="load the demo space (idempotent)").set_defaults(func=cmd_demo)
+    p = sub.add_parser("demo", help="load the demo space (idempotent)")
+    p.add_argument("--host", default="127.0.0.1", help="where `fabrique serve` will listen (for the links mailed)")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("createsuperuser", help="create (or promote) a platform operator")
     p.add_argument("--email")
