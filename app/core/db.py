@@ -10,16 +10,19 @@ SQLite writes open with ``BEGIN IMMEDIATE`` so that check-then-insert sequences 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings, get_settings
 from app.core import discovery
+
+T = TypeVar("T")
 
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("fabrique_write_intent", default=True)
 
@@ -103,6 +106,25 @@ async def dispose_engine() -> None:
         await _engine.dispose()
     _engine = None
     _sessionmaker = None
+
+
+async def insert_or_existing(session: AsyncSession, row: T, existing: Callable[[], Awaitable[T | None]]) -> T:
+    """Insert a "first time" row (one per key, under a unique constraint), or — when a concurrent
+    transaction inserted it first — return that one, from ``existing()``. The INSERT runs in a
+    savepoint so that losing the race spoils nothing else of the transaction. On PostgreSQL the
+    losing INSERT waits on the unique index until the winner commits, and the next statement (READ
+    COMMITTED) sees the winner's row; on SQLite writers are serialised and the race never happens.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        winner = await existing()
+        if winner is None:  # another constraint failed: a real error
+            raise
+        return winner
+    return row
 
 
 def set_write_intent(value: bool) -> contextvars.Token[bool]:

@@ -2,8 +2,12 @@
 
 The key is claimed *before* the work, by inserting its row: a concurrent retry with the same key
 then waits on the unique index (PostgreSQL) or on the write lock (SQLite) until the first request
-commits, and replays its response. A request that fails leaves no row (its transaction rolls
-back), so retrying it runs it again. Keys are per space and per account.
+ends. If the first committed, the retry replays its response (same status, same body, header
+``Idempotent-Replayed: true``); it never answers 409 "in progress", because it cannot see the
+first request before that one has finished. If the first failed, it left no row (its transaction
+rolled back), so the retry runs the request again. Keys are per space and per account. The INSERT
+runs in a savepoint: losing the race on PostgreSQL must not roll back (and expire) what the request
+had already loaded — that was the 500 answered to concurrent retries.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.clock import now
 from app.core.errors import ValidationFailed
 from app.core.i18n import N_
-from app.core.tenancy import SpaceScoped, require_scope, set_scope
+from app.core.tenancy import SpaceScoped, require_scope
 
 REPLAY_HEADER = "Idempotent-Replayed"
 
@@ -77,17 +81,16 @@ async def claim(
     if existing is not None:
         return _replay(existing, digest)
     record = IdempotencyKey(space_id=require_scope(session), account_id=account_id, key=key, request_hash=digest, status_code=0, response={})
-    session.add(record)
     try:
-        await session.flush()
+        # A savepoint: losing the race spoils only the INSERT, not the request's transaction, so
+        # nothing this request loaded before (its account, its space) is expired and re-read.
+        async with session.begin_nested():
+            session.add(record)
+            await session.flush()
     except IntegrityError:
-        # A concurrent request with this key committed first. Our transaction is spoilt (PostgreSQL):
-        # end it and read the winner's response in a fresh one.
-        space_id = record.space_id
-        await session.rollback()
-        set_scope(session, space_id)
+        # A concurrent request with this key committed first: PostgreSQL held our INSERT on the
+        # unique index until it did, and a new statement (READ COMMITTED) sees its row.
         winner = await _find(session, account_id, key)
-        await session.rollback()
         if winner is None:
             raise
         return _replay(winner, digest)

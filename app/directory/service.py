@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
 from app.audit.service import audit_labels, log_action
-from app.core import clock
+from app.core import clock, db
 from app.core.i18n import _l
 from app.core.tenancy import require_scope
 from app.core.text import clean_text
@@ -109,18 +109,27 @@ def blank_profile(account: Account) -> Profile:
     return Profile(account_id=account.id, display_name=account.name)
 
 
-async def save_profile(session: AsyncSession, space: Space, account: Account, data: ProfileInput) -> Profile:
-    validate(data)
-    profile = await my_profile(session, account) or blank_profile(account)
+def _fill(profile: Profile, data: ProfileInput) -> None:
     profile.display_name = data.display_name
     profile.headline = data.headline
     profile.bio = data.bio
     profile.skills = "," + ",".join(data.skills) + "," if data.skills else ""
     profile.website = data.website
     profile.links = data.links
-    was_visible = profile.visible and profile.id is not None
     profile.visible = data.visible
     profile.updated_at = clock.now()
+
+
+async def save_profile(session: AsyncSession, space: Space, account: Account, data: ProfileInput) -> Profile:
+    """Create or update the account's profile. When several first saves race, the unique (space,
+    account) decides which INSERT wins and the others update the winner's row: every one of them
+    answers with the saved profile, none with a 500."""
+    validate(data)
+    profile = await my_profile(session, account)
+    if profile is None:
+        profile = await db.insert_or_existing(session, blank_profile(account), lambda: my_profile(session, account))
+    was_visible = profile.visible
+    _fill(profile, data)
     session.add(profile)
     await session.flush()
     log_action(session, "profile.updated", space_id=space.id, actor_id=account.id, obj=profile,

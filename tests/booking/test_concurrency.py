@@ -6,14 +6,14 @@ The server runs on the real clock, so the slots are taken a week or two ahead of
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from tests.booking.factories import count_bookings, create_desk, create_room, paris
+from tests.booking.factories import count_bookings, create_desk, create_room, insert_booking, paris
+from tests.fixtures.concurrency import bearer, fire, warm
 
 
 def _next_tuesday() -> date:
@@ -22,14 +22,7 @@ def _next_tuesday() -> date:
 
 
 async def _fire(base_url: str, path: str, requests: list[tuple[dict, dict]]) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=len(requests))
-    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
-        return list(await asyncio.gather(*(client.post(path, json=body, headers=headers)
-                                           for body, headers in requests)))
-
-
-def _auth(token: str, **extra: str) -> dict:
-    return {"Authorization": f"Bearer {token}", **extra}
+    return await fire(base_url, [("POST", path, body, headers) for body, headers in requests])
 
 
 async def test_fifty_concurrent_requests_for_one_slot_book_it_exactly_once(world, live_server):
@@ -38,7 +31,7 @@ async def test_fifty_concurrent_requests_for_one_slot_book_it_exactly_once(world
     body = {"resource_id": room.id, "starts_at": paris(day, 10).isoformat(), "ends_at": paris(day, 11).isoformat()}
     tokens = [world.a.tokens[role] for role in ("member", "animator", "manager", "owner")]
     responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings",
-                            [(body, _auth(tokens[i % 4])) for i in range(50)])
+                            [(body, bearer(tokens[i % 4])) for i in range(50)])
     codes = Counter(r.status_code for r in responses)
     assert codes == {201: 1, 409: 49}, [r.text for r in responses if r.status_code not in (201, 409)][:3]
     assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"booking_conflict"}
@@ -50,20 +43,37 @@ async def test_twenty_concurrent_requests_for_a_six_seat_table_book_exactly_six(
     day = _next_tuesday()
     body = {"resource_id": desk.id, "starts_at": paris(day, 9).isoformat(), "ends_at": paris(day, 18).isoformat()}
     responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings",
-                            [(body, _auth(world.a.tokens["member"])) for _ in range(20)])
+                            [(body, bearer(world.a.tokens["member"])) for _ in range(20)])
     codes = Counter(r.status_code for r in responses)
     assert codes == {201: 6, 409: 14}, [r.text for r in responses if r.status_code not in (201, 409)][:3]
     assert await count_bookings(world.a.space) == 6
 
 
-async def test_concurrent_retries_with_one_idempotency_key_book_once_and_answer_alike(world, live_server):
+async def test_twenty_concurrent_retries_with_one_idempotency_key_book_once_and_replay_the_first_answer(
+        world, live_server):
     room = await create_room(world.a.space, horizon_days=60)
     day = _next_tuesday()
     body = {"resource_id": room.id, "starts_at": paris(day, 14).isoformat(), "ends_at": paris(day, 15).isoformat()}
-    headers = _auth(world.a.tokens["member"], **{"Idempotency-Key": "retry-me"})
+    headers = bearer(world.a.tokens["member"], **{"Idempotency-Key": "retry-me"})
+    await warm(live_server, [world.a.tokens["member"]])
+    responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings", [(body, headers)] * 20)
+    assert {r.status_code for r in responses} == {201}, [r.text for r in responses if r.status_code != 201][:3]
+    assert len({r.content for r in responses}) == 1  # the same body, byte for byte
+    assert [r.headers.get("Idempotent-Replayed") for r in responses].count(None) == 1  # one did the work
+    assert await count_bookings(world.a.space) == 1
+
+
+async def test_concurrent_retries_of_a_refused_booking_are_all_refused_alike(world, live_server):
+    room = await create_room(world.a.space, horizon_days=60)
+    day = _next_tuesday()
+    await insert_booking(world.a.space, room, world.a.manager, paris(day, 14), paris(day, 15))
+    body = {"resource_id": room.id, "starts_at": paris(day, 14).isoformat(), "ends_at": paris(day, 15).isoformat()}
+    headers = bearer(world.a.tokens["member"], **{"Idempotency-Key": "too-late"})
+    await warm(live_server, [world.a.tokens["member"]])
     responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings", [(body, headers)] * 10)
-    assert {r.status_code for r in responses} == {201}, [r.text for r in responses][:3]
-    assert len({r.json()["id"] for r in responses}) == 1
+    # A refusal is not remembered (it wrote nothing): each retry runs again, and is refused again.
+    assert {r.status_code for r in responses} == {409}, [r.text for r in responses if r.status_code != 409][:3]
+    assert {r.json()["error"]["code"] for r in responses} == {"booking_conflict"}
     assert await count_bookings(world.a.space) == 1
 
 
@@ -75,7 +85,7 @@ async def test_concurrent_bookings_honour_the_buffer(world, live_server):
     for i in range(30):
         h1, m1, h2, m2 = slots[i % 3]
         requests.append(({"resource_id": room.id, "starts_at": paris(day, h1, m1).isoformat(),
-                          "ends_at": paris(day, h2, m2).isoformat()}, _auth(world.a.tokens["member"])))
+                          "ends_at": paris(day, h2, m2).isoformat()}, bearer(world.a.tokens["member"])))
     responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings", requests)
     created = [r.json() for r in responses if r.status_code == 201]
     assert {r.status_code for r in responses} <= {201, 409}
