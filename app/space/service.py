@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import available_timezones
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -304,8 +305,14 @@ async def revoke_invitation(session: AsyncSession, space: Space, actor: Account,
     invitation = (await session.exec(select(Invitation).where(Invitation.id == invitation_id))).first()
     if invitation is None or invitation.accepted_at is not None:
         raise NotFound()
-    invitation.revoked_at = clock.now()
-    session.add(invitation)
+    revoked_at = clock.now()
+    # Conditional, like the acceptance it races with: an invitation is accepted or revoked, never both.
+    done = await session.exec(update(Invitation).where(
+        col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None),
+    ).values(revoked_at=revoked_at))
+    if done.rowcount != 1:
+        raise NotFound()
+    invitation.revoked_at = revoked_at
     log_action(session, "invitation.revoked", space_id=space.id, actor_id=actor.id, obj=invitation)
 
 
@@ -325,15 +332,31 @@ async def find_invitation(session: AsyncSession, raw: str) -> tuple[Invitation, 
 
 
 async def accept_invitation(session: AsyncSession, raw: str, account: Account) -> tuple[Space, SpaceMember]:
+    """Join the invitation's space with its role. The invitation is single-use, and the database
+    decides who used it: a conditional UPDATE (``accepted_at IS NULL``) that only one of several
+    concurrent acceptances can match; the others get 410 ``invitation_invalid``."""
     invitation, space = await find_invitation(session, raw)
     set_scope(session, space.id)
     if await membership(session, account.id):
         raise AlreadyMember()
+    accepted_at = clock.now()
+    taken = await session.exec(
+        update(Invitation).where(
+            col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None),
+            col(Invitation.revoked_at).is_(None), col(Invitation.expires_at) > accepted_at,
+        ).values(accepted_at=accepted_at, accepted_by_id=account.id)
+    )
+    if taken.rowcount != 1:  # accepted, revoked or expired since we read it
+        raise InvitationInvalid()
+    invitation.accepted_at, invitation.accepted_by_id = accepted_at, account.id
     member = SpaceMember(account_id=account.id, role=invitation.role)
-    session.add(member)
-    invitation.accepted_at = clock.now()
-    invitation.accepted_by_id = account.id
-    session.add(invitation)
+    try:
+        # Two invitations to one person accepted at once: the unique (space, account) decides.
+        async with session.begin_nested():
+            session.add(member)
+            await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyMember() from exc
     if account.email_verified_at is None and account.email == invitation.email:
         # The link reached this address, which proves it.
         account.email_verified_at = clock.now()
