@@ -18,6 +18,7 @@ from app.audit.service import audit_labels, log_action
 from app.booking import rules
 from app.booking.errors import N_
 from app.booking.models import BookingSettings, Closure, OpeningHours
+from app.core import db
 from app.core.clock import now
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import _l
@@ -70,11 +71,16 @@ async def load_calendar(session: AsyncSession, space: Space) -> rules.SpaceCalen
 
 
 async def _settings_for_update(session: AsyncSession) -> BookingSettings:
-    row = await get_settings_row(session)
-    if row is None:
-        row = BookingSettings(half_day_boundary=DEFAULT_BOUNDARY)
-        session.add(row)
-    return row
+    """The space's settings row, locked until the transaction ends (created on first use): the lock
+    that serialises two managers saving the hours at once, so the second replaces the first's
+    hours instead of adding its own to them."""
+    require_scope(session)
+
+    async def locked() -> BookingSettings | None:
+        return (await session.exec(select(BookingSettings).with_for_update())).first()
+
+    return await locked() or await db.insert_or_existing(
+        session, BookingSettings(half_day_boundary=DEFAULT_BOUNDARY), locked)
 
 
 async def save_hours(
@@ -91,11 +97,11 @@ async def save_hours(
     except ValueError as exc:
         raise ValidationFailed(N_("These opening hours are not valid: each interval must close after it opens "
                                   "and intervals must not overlap."), code="invalid_opening_hours") from exc
+    settings = await _settings_for_update(session)  # first: it is the lock on the space's hours
     await session.exec(delete(OpeningHours).where(col(OpeningHours.space_id) == space.id))
     for weekday, intervals in opening.days.items():
         for opens, closes in intervals:
             session.add(OpeningHours(weekday=weekday, opens=opens, closes=closes))
-    settings = await _settings_for_update(session)
     if half_day_boundary is not None:
         settings.half_day_boundary = half_day_boundary
     settings.updated_at = now()

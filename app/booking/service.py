@@ -451,6 +451,9 @@ async def move_booking(
     The new slot passes the rules for the member the booking is for (horizon excepted) and the
     same database guard; the price is recomputed for the new slot.
     """
+    # Locked and read again, as cancel_booking does: a move racing a cancellation (or another move)
+    # sees its outcome instead of moving a cancelled booking or losing its sequence increment.
+    await session.refresh(booking, with_for_update=True)
     if booking.status != BookingStatus.confirmed:
         raise BookingNotActive()
     target = new_resource or resource

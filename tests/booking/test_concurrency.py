@@ -94,3 +94,40 @@ async def test_concurrent_bookings_honour_the_buffer(world, live_server):
     for (_s1, e1), (s2, _e2) in zip(intervals, intervals[1:], strict=False):
         gap = datetime.fromisoformat(s2) - datetime.fromisoformat(e1)
         assert gap >= timedelta(minutes=30)
+
+
+async def test_a_move_and_a_cancellation_at_once_never_move_a_cancelled_booking(world, live_server):
+    room = await create_room(world.a.space, horizon_days=60)
+    day = _next_tuesday()
+    booking = await insert_booking(world.a.space, room, world.a.member, paris(day, 10), paris(day, 11))
+    moved_to = {"starts_at": paris(day, 16).isoformat(), "ends_at": paris(day, 17).isoformat()}
+    await warm(live_server, [world.a.tokens["manager"], world.a.tokens["owner"]])
+    path = f"/api/v1/spaces/{world.a.slug}/bookings/{booking.id}"
+    move, cancel = await fire(live_server, [
+        ("POST", f"{path}/move", {**moved_to, "reason": "Room swap"}, bearer(world.a.tokens["manager"])),
+        ("POST", f"{path}/cancel", {"reason": "Closed"}, bearer(world.a.tokens["owner"])),
+    ])
+    assert cancel.status_code == 200, cancel.text
+    assert move.status_code in (200, 409), move.text
+    if move.status_code == 200:  # then the move came first, and the cancellation saw the new slot
+        assert move.json()["status"] == "confirmed"
+        assert datetime.fromisoformat(cancel.json()["starts_at"]) == paris(day, 16)
+    else:
+        assert move.json()["error"]["code"] == "booking_not_active"
+        assert datetime.fromisoformat(cancel.json()["starts_at"]) == paris(day, 10)
+
+
+async def test_managers_saving_the_opening_hours_at_once_leave_one_of_their_weeks(world, live_server):
+    weeks = [[{"weekday": d, "intervals": [{"opens": "08:00", "closes": "12:00"}]} for d in range(5)],
+             [{"weekday": d, "intervals": [{"opens": "13:00", "closes": "19:00"}]} for d in range(3)]]
+    await warm(live_server, [world.a.tokens["manager"], world.a.tokens["owner"]])
+    responses = await fire(live_server, [
+        ("PUT", f"/api/v1/spaces/{world.a.slug}/booking-hours", {"days": week}, bearer(world.a.tokens[role]))
+        for week, role in [(weeks[0], "manager"), (weeks[1], "owner")] * 4
+    ])
+    assert {r.status_code for r in responses} == {200}, [r.text for r in responses if r.status_code != 200]
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        saved = (await client.get(f"/api/v1/spaces/{world.a.slug}/booking-hours",
+                                  headers=bearer(world.a.tokens["member"]))).json()["days"]
+    kept = [d for d in saved if d["intervals"]]
+    assert kept in weeks, kept
