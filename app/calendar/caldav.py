@@ -97,8 +97,10 @@ async def save_target(
     if not normalised.endswith("/"):
         normalised += "/"
     target = await get_target(session, resource.id)
-    if target is None:
-        target = CaldavTarget(resource_id=resource.id, url=normalised, created_at=clock.now())
+    if target is None:  # two first saves at once: one row, the second saves over the first
+        target = await db.insert_or_existing(
+            session, CaldavTarget(resource_id=resource.id, url=normalised[:2000], created_at=clock.now()),
+            lambda: get_target(session, resource.id))
     target.url = normalised[:2000]
     target.username = (username or "").strip()[:200]
     if password:
