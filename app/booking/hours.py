@@ -79,8 +79,12 @@ async def _settings_for_update(session: AsyncSession) -> BookingSettings:
     async def locked() -> BookingSettings | None:
         return (await session.exec(select(BookingSettings).with_for_update())).first()
 
-    return await locked() or await db.insert_or_existing(
+    settings = await locked()
+    if settings is not None:
+        return settings
+    created: BookingSettings = await db.insert_or_existing(
         session, BookingSettings(half_day_boundary=DEFAULT_BOUNDARY), locked)
+    return created
 
 
 async def save_hours(

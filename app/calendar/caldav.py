@@ -96,11 +96,11 @@ async def save_target(
                                code="invalid_caldav_url") from exc
     if not normalised.endswith("/"):
         normalised += "/"
-    target = await get_target(session, resource.id)
-    if target is None:  # two first saves at once: one row, the second saves over the first
-        target = await db.insert_or_existing(
-            session, CaldavTarget(resource_id=resource.id, url=normalised[:2000], created_at=clock.now()),
-            lambda: get_target(session, resource.id))
+    found = await get_target(session, resource.id)
+    # Two first saves at once: one row, the second saves over the first.
+    target: CaldavTarget = found if found is not None else await db.insert_or_existing(
+        session, CaldavTarget(resource_id=resource.id, url=normalised[:2000], created_at=clock.now()),
+        lambda: get_target(session, resource.id))
     target.url = normalised[:2000]
     target.username = (username or "").strip()[:200]
     if password:

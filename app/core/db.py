@@ -108,7 +108,7 @@ async def dispose_engine() -> None:
     _sessionmaker = None
 
 
-async def insert_or_existing(session: AsyncSession, row: T, existing: Callable[[], Awaitable[T | None]]) -> T:
+async def insert_or_existing(session: AsyncSession, row: T, existing: Callable[[], Awaitable[Any]]) -> T:
     """Insert a "first time" row (one per key, under a unique constraint), or — when a concurrent
     transaction inserted it first — return that one, from ``existing()``. The INSERT runs in a
     savepoint so that losing the race spoils nothing else of the transaction. On PostgreSQL the
@@ -121,7 +121,7 @@ async def insert_or_existing(session: AsyncSession, row: T, existing: Callable[[
             await session.flush()
     except IntegrityError:
         winner = await existing()
-        if winner is None:  # another constraint failed: a real error
+        if not isinstance(winner, type(row)):  # None: another constraint failed, a real error
             raise
         return winner
     return row
