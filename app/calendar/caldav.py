@@ -25,7 +25,7 @@ from app.booking.models import Booking, BookingSource, BookingStatus
 from app.calendar.feeds import booking_item
 from app.calendar.fetch import CalendarURLError, normalise_calendar_url
 from app.calendar.models import CaldavObject, CaldavTarget
-from app.core import clock, db, i18n, ics, jobs
+from app.core import clock, db, i18n, ics, jobs, outbound
 from app.core.crypto import decrypt_secret, encrypt_secret
 from app.core.errors import ValidationFailed
 from app.core.i18n import N_, _, _l
@@ -49,6 +49,7 @@ ERROR_MESSAGES = {
     "auth": N_("The CalDAV server refused the user name or password."),
     "not_found": N_("There is no calendar at this address on the CalDAV server."),
     "password": N_("The saved password can no longer be read: enter it again."),
+    "forbidden_address": N_("This address leads to an internal network, which Fabrique does not reach."),
 }
 HTTP_ERROR_MESSAGE = N_("The CalDAV server answered with an error (HTTP %(status)s).")
 
@@ -96,6 +97,11 @@ async def save_target(
                                code="invalid_caldav_url") from exc
     if not normalised.endswith("/"):
         normalised += "/"
+    try:
+        await outbound.check_url(normalised)
+    except outbound.OutboundRefused as exc:
+        raise ValidationFailed(fields={"caldav_url": ERROR_MESSAGES["forbidden_address"]},
+                               code="forbidden_caldav_url") from exc
     target = await get_target(session, resource.id)
     if target is None:
         target = CaldavTarget(resource_id=resource.id, url=normalised, created_at=clock.now())
@@ -164,6 +170,8 @@ async def _send(client: httpx.AsyncClient, write: _Write) -> tuple[str | None, s
                                  headers={"Content-Type": "text/calendar; charset=utf-8"})
             if r.status_code in (200, 201, 204):
                 return r.headers.get("ETag"), None
+    except outbound.OutboundRefused:
+        return None, "forbidden_address"
     except httpx.TimeoutException:
         return None, "timeout"
     except httpx.HTTPError:
@@ -206,7 +214,7 @@ async def push_booking(space_id: int, booking_id: int, *, client: httpx.AsyncCli
     if not writes:
         return 0
     owned = client is None
-    client = client or httpx.AsyncClient(timeout=TIMEOUT, headers={"User-Agent": "Fabrique-caldav/1.0"})
+    client = client or outbound.guarded_client(timeout=TIMEOUT, headers={"User-Agent": "Fabrique-caldav/1.0"})
     errors: dict[int, str] = {}
     done: list[tuple[_Write, str | None]] = []
     try:
