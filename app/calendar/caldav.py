@@ -9,6 +9,7 @@ outcome in a short one afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -160,22 +161,27 @@ def _auth(target: CaldavTarget) -> tuple[str, str] | None | bool:
 
 async def _send(client: httpx.AsyncClient, write: _Write) -> tuple[str | None, str | None]:
     """Send one PUT or DELETE; returns (etag, error code)."""
+    if write.body is None:
+        request = client.build_request("DELETE", write.href)
+    else:
+        request = client.build_request("PUT", write.href, content=write.body,
+                                       headers={"Content-Type": "text/calendar; charset=utf-8"})
     try:
-        if write.body is None:
-            r = await client.delete(write.href, auth=write.auth or httpx.USE_CLIENT_DEFAULT)
-            if r.status_code in (200, 204, 404, 410):
-                return None, None
-        else:
-            r = await client.put(write.href, content=write.body, auth=write.auth or httpx.USE_CLIENT_DEFAULT,
-                                 headers={"Content-Type": "text/calendar; charset=utf-8"})
-            if r.status_code in (200, 201, 204):
-                return r.headers.get("ETag"), None
+        # TIMEOUT bounds the whole request, not each read; only the status and headers are used,
+        # so the body is never read (a server cannot make us download anything).
+        async with asyncio.timeout(TIMEOUT):
+            r = await client.send(request, auth=write.auth or httpx.USE_CLIENT_DEFAULT, stream=True)
+            await r.aclose()
     except outbound.OutboundRefused:
         return None, "forbidden_address"
-    except httpx.TimeoutException:
+    except (TimeoutError, httpx.TimeoutException):
         return None, "timeout"
     except httpx.HTTPError:
         return None, "unreachable"
+    if write.body is None and r.status_code in (200, 204, 404, 410):
+        return None, None
+    if write.body is not None and r.status_code in (200, 201, 204):
+        return r.headers.get("ETag"), None
     if r.status_code in (401, 403):
         return None, "auth"
     if r.status_code in (404, 409):  # 409: the parent collection does not exist

@@ -43,6 +43,10 @@ def listener() -> Iterator[tuple[str, list[bytes]]]:
                 conn.settimeout(1)
                 try:
                     received.append(conn.recv(65536))
+                    if b"/endless/" in received[-1]:  # a body that never ends, one byte at a time
+                        conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 999999999999\r\n\r\n")
+                        while not stop.wait(0.05):
+                            conn.sendall(b"x")
                     conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
                 except OSError:
                     pass
@@ -136,3 +140,22 @@ async def test_no_booking_is_pushed_to_an_internal_address_saved_before(world, w
     assert not any(b"PUT" in request for request in received)
     page = await browser.get(f"/s/{world.a.slug}/resources/{room.id}/calendar")
     assert "internal network" in page.text
+
+
+async def test_a_caldav_server_sending_an_endless_answer_does_not_hold_the_push(world, web, api, run_jobs,
+                                                                               listener) -> None:
+    base, received = listener
+    freeze()
+    room = await create_room(world.a.space, cancel_deadline_hours=0)
+    await every_day(world.a.space, world.a.owner)
+    browser = await web(world.a.manager)
+    r = await browser.post(f"/s/{world.a.slug}/resources/{room.id}/calendar/caldav",
+                           {"caldav_url": f"{base}/endless/", "enabled": "on"})
+    assert r.status_code == 303, r.text
+    r = await api(world.a.tokens["member"]).post(f"/api/v1/spaces/{world.a.slug}/bookings", json={
+        "resource_id": room.id, "starts_at": iso(TOMORROW, 9), "ends_at": iso(TOMORROW, 10)})
+    await run_jobs()  # returns: only the status line and headers are read
+    assert any(request.startswith(b"PUT /endless/") for request in received)
+    async with db.transaction(space_id=world.a.space.id, write=False) as session:
+        target = (await session.exec(select(CaldavTarget))).one()
+    assert target.last_error is None and target.last_success_at is not None
