@@ -34,6 +34,7 @@ __all__ = ["OutboundRefused", "check_url", "guarded_client", "refused_address"]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+SAVE_LOOKUP_SECONDS = 5.0
 
 
 class OutboundRefused(Exception):
@@ -98,8 +99,9 @@ async def check_url(url: str) -> None:
     if not parts.hostname:
         return
     try:
-        await resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except OSError:
+        async with asyncio.timeout(SAVE_LOOKUP_SECONDS):  # a slow DNS must not hold the request
+            await resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (OSError, TimeoutError):
         return
 
 

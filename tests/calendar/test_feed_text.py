@@ -10,7 +10,7 @@ from app.space.models import Space
 from tests.booking.factories import TOMORROW, create_room, freeze, insert_booking, paris
 from tests.calendar.helpers import create_feed, events_by_uid, parse_everywhere
 
-HOSTILE = "Salle\r\nVerte\x0b\x1b[31m\u2028X-INJECTED:1\x00"
+HOSTILE = "Salle\r\nVerte\x0b\x1b[31m\u2028X-INJECTED:1\x7f"  # no NUL: PostgreSQL never stores one
 
 
 async def test_feeds_of_a_space_and_resource_with_control_characters_in_their_names_are_valid(world, client) -> None:
