@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     outbox_relay_after_seconds: int = Field(default=30, ge=0)
     outbox_behind_seconds: int = Field(default=300, ge=1)
     outbox_retention_days: int = Field(default=7, ge=1)
+    # Internal hosts (names or addresses, comma-separated) that calendar imports and CalDAV may reach,
+    # e.g. a Radicale on the same machine; every other internal address is refused (app.core.outbound).
+    outbound_allow_hosts: str = ""
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

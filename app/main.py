@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.config import ROOT, get_settings
 from app.core import db, jobs
@@ -36,6 +37,23 @@ def _json_error(exc: FabriqueError) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers or None)
 
 
+def _allowed_methods(request: Request) -> str:
+    """The methods every route of this path answers (RFC 9110 requires Allow on a 405).
+
+    Starlette's own header names only the first route matched, while a path often has a GET and a
+    POST handled by two functions.
+    """
+    # Each method is tried through the routes' own matching (FastAPI nests included routers).
+    methods = {
+        method for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+               for route in request.app.router.routes)
+    }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 def _page_error(request: Request, exc: FabriqueError) -> Response:
     from app.core.web import render
 
@@ -43,7 +61,9 @@ def _page_error(request: Request, exc: FabriqueError) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     template = "errors/suspended.html" if isinstance(exc, SpaceSuspended) else "errors/error.html"
-    return render(request, template, {"error": exc, "status": exc.status_code}, status_code=exc.status_code)
+    response = render(request, template, {"error": exc, "status": exc.status_code}, status_code=exc.status_code)
+    response.headers.update(exc.headers)
+    return response
 
 
 _VALIDATION_MESSAGES = {
@@ -57,6 +77,8 @@ _VALIDATION_MESSAGES = {
     "datetime_parsing": N_("A date and time is expected (ISO 8601)."),
     "datetime_from_date_parsing": N_("A date and time is expected (ISO 8601)."),
     "enum": N_("This value is not one of the allowed choices."),
+    "single_line": N_("Line breaks and control characters are not allowed here."),
+    "bool_type": N_("true or false is expected."),
 }
 
 
@@ -140,7 +162,8 @@ def create_app() -> FastAPI:
         if exc.status_code == 404:
             err: FabriqueError = NotFound()
         elif exc.status_code == 405:
-            err = FabriqueError(N_("This method is not allowed here."), code="method_not_allowed")
+            err = FabriqueError(N_("This method is not allowed here."), code="method_not_allowed",
+                                headers={"Allow": _allowed_methods(request)})
             err.status_code = 405  # type: ignore[misc]
         else:
             err = FabriqueError(str(exc.detail), code="http_error")

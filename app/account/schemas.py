@@ -4,13 +4,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from app.core.schemas import Strict
+from app.core.schemas import SingleLine, Strict
 
 MAX_TOKEN_DAYS = 3650  # ten years: an API token's longest life
 
 
 class AccountCreate(Strict):
-    name: str = Field(min_length=1, max_length=120)
+    name: SingleLine = Field(min_length=1, max_length=120)
     email: EmailStr
     password: str = Field(min_length=1, max_length=256)
     locale: str | None = Field(default=None, pattern="^(fr|en)$")
@@ -33,7 +33,7 @@ class PasswordChange(Strict):
 
 
 class TokenCreate(Strict):
-    name: str = Field(min_length=1, max_length=100)
+    name: SingleLine = Field(min_length=1, max_length=100)
     space: str | None = Field(default=None, max_length=48, description="Limit the token to this space's slug")
     expires_in_days: int | None = Field(default=None, ge=1, le=MAX_TOKEN_DAYS)
 

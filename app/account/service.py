@@ -25,6 +25,7 @@ from app.core import clock, security
 from app.core.errors import AccountSuspended, NotFound, TooManyRequests
 from app.core.i18n import _l
 from app.core.mail import queue_email
+from app.core.text import require_one_line
 
 log = logging.getLogger("fabrique.account")
 
@@ -54,6 +55,7 @@ async def create_account(
     session: AsyncSession, *, name: str, email: str, password: str, locale: str | None = None,
     verified: bool = False,
 ) -> Account:
+    name = require_one_line(name, "name")
     email = normalize_email(email)
     weakness = security.password_weakness(password, email=email, name=name)
     if weakness:
@@ -174,7 +176,7 @@ async def create_api_token(
 ) -> tuple[ApiToken, str]:
     raw = security.new_token(API_TOKEN_PREFIX)
     token = ApiToken(
-        account_id=account.id, name=name, kind=kind, prefix=raw[: len(API_TOKEN_PREFIX) + 6],
+        account_id=account.id, name=require_one_line(name, "name"), kind=kind, prefix=raw[: len(API_TOKEN_PREFIX) + 6],
         token_hash=security.hash_token(raw), space_id=space_id,
         expires_at=clock.now() + expires_in if expires_in else None,
     )

@@ -160,12 +160,12 @@ async def create_booking(
     return idempotency.remember(record, status.HTTP_201_CREATED, BookingRead.of(booking, account.name, charges))
 
 
-@router.get("/bookings/{booking_id}", response_model=BookingRead, responses=ERRORS)
+@router.get("/bookings/{booking_id:int}", response_model=BookingRead, responses=ERRORS)
 async def get_booking(booking: ValidBooking, session: SessionDep) -> BookingRead:
     return (await _reads(session, [booking], names=True, charges=True))[0]
 
 
-@router.post("/bookings/{booking_id}/cancel", response_model=BookingRead, responses=ERRORS)
+@router.post("/bookings/{booking_id:int}/cancel", response_model=BookingRead, responses=ERRORS)
 async def cancel_booking(booking: ValidBooking, ctx: SpaceView, session: SessionDep,
                          payload: BookingCancel | None = None) -> BookingRead:
     """Cancel a booking. Members: within the resource's deadline. Staff: any booking not yet ended,
@@ -176,7 +176,7 @@ async def cancel_booking(booking: ValidBooking, ctx: SpaceView, session: Session
     return (await _reads(session, [booking], names=True, charges=True))[0]
 
 
-@router.post("/bookings/{booking_id}/move", response_model=BookingRead, responses=ERRORS)
+@router.post("/bookings/{booking_id:int}/move", response_model=BookingRead, responses=ERRORS)
 async def move_booking(booking: ValidBooking, payload: BookingMove, ctx: BookingManage,
                        session: SessionDep) -> BookingRead:
     """Move a booking to another slot and/or resource (staff). The member is e-mailed the reason."""

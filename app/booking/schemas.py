@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.booking.models import Booking
-from app.core.schemas import IsoDate, IsoDatetime, Strict
+from app.core.schemas import IsoDate, IsoDatetime, SingleLine, Strict
 from app.pricing.models import Charge
 from app.pricing.schemas import ChargeRead, PricedLineRead
 
@@ -225,7 +225,7 @@ class HoursRead(BaseModel):
 class ClosureCreate(Strict):
     start_date: IsoDate
     end_date: IsoDate | None = None
-    label: str = Field(default="", max_length=120)
+    label: SingleLine = Field(default="", max_length=120)
 
 
 class ClosureRead(BaseModel):

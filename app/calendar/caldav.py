@@ -9,6 +9,7 @@ outcome in a short one afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,7 @@ from app.booking.models import Booking, BookingSource, BookingStatus
 from app.calendar.feeds import booking_item
 from app.calendar.fetch import CalendarURLError, normalise_calendar_url
 from app.calendar.models import CaldavObject, CaldavTarget
-from app.core import clock, db, i18n, ics, jobs
+from app.core import clock, db, i18n, ics, jobs, outbound
 from app.core.crypto import decrypt_secret, encrypt_secret
 from app.core.errors import ValidationFailed
 from app.core.i18n import N_, _, _l
@@ -49,6 +50,7 @@ ERROR_MESSAGES = {
     "auth": N_("The CalDAV server refused the user name or password."),
     "not_found": N_("There is no calendar at this address on the CalDAV server."),
     "password": N_("The saved password can no longer be read: enter it again."),
+    "forbidden_address": N_("This address leads to an internal network, which Fabrique does not reach."),
 }
 HTTP_ERROR_MESSAGE = N_("The CalDAV server answered with an error (HTTP %(status)s).")
 
@@ -96,6 +98,11 @@ async def save_target(
                                code="invalid_caldav_url") from exc
     if not normalised.endswith("/"):
         normalised += "/"
+    try:
+        await outbound.check_url(normalised)
+    except outbound.OutboundRefused as exc:
+        raise ValidationFailed(fields={"caldav_url": ERROR_MESSAGES["forbidden_address"]},
+                               code="forbidden_caldav_url") from exc
     found = await get_target(session, resource.id)
     # Two first saves at once: one row, the second saves over the first.
     target: CaldavTarget = found if found is not None else await db.insert_or_existing(
@@ -156,20 +163,27 @@ def _auth(target: CaldavTarget) -> tuple[str, str] | None | bool:
 
 async def _send(client: httpx.AsyncClient, write: _Write) -> tuple[str | None, str | None]:
     """Send one PUT or DELETE; returns (etag, error code)."""
+    if write.body is None:
+        request = client.build_request("DELETE", write.href)
+    else:
+        request = client.build_request("PUT", write.href, content=write.body,
+                                       headers={"Content-Type": "text/calendar; charset=utf-8"})
     try:
-        if write.body is None:
-            r = await client.delete(write.href, auth=write.auth or httpx.USE_CLIENT_DEFAULT)
-            if r.status_code in (200, 204, 404, 410):
-                return None, None
-        else:
-            r = await client.put(write.href, content=write.body, auth=write.auth or httpx.USE_CLIENT_DEFAULT,
-                                 headers={"Content-Type": "text/calendar; charset=utf-8"})
-            if r.status_code in (200, 201, 204):
-                return r.headers.get("ETag"), None
-    except httpx.TimeoutException:
+        # TIMEOUT bounds the whole request, not each read; only the status and headers are used,
+        # so the body is never read (a server cannot make us download anything).
+        async with asyncio.timeout(TIMEOUT):
+            r = await client.send(request, auth=write.auth or httpx.USE_CLIENT_DEFAULT, stream=True)
+            await r.aclose()
+    except outbound.OutboundRefused:
+        return None, "forbidden_address"
+    except (TimeoutError, httpx.TimeoutException):
         return None, "timeout"
     except httpx.HTTPError:
         return None, "unreachable"
+    if write.body is None and r.status_code in (200, 204, 404, 410):
+        return None, None
+    if write.body is not None and r.status_code in (200, 201, 204):
+        return r.headers.get("ETag"), None
     if r.status_code in (401, 403):
         return None, "auth"
     if r.status_code in (404, 409):  # 409: the parent collection does not exist
@@ -208,7 +222,7 @@ async def push_booking(space_id: int, booking_id: int, *, client: httpx.AsyncCli
     if not writes:
         return 0
     owned = client is None
-    client = client or httpx.AsyncClient(timeout=TIMEOUT, headers={"User-Agent": "Fabrique-caldav/1.0"})
+    client = client or outbound.guarded_client(timeout=TIMEOUT, headers={"User-Agent": "Fabrique-caldav/1.0"})
     errors: dict[int, str] = {}
     done: list[tuple[_Write, str | None]] = []
     try:

@@ -31,6 +31,8 @@ import httpx
 import recurring_ical_events
 from icalendar import Calendar, Component, vBroken
 
+from app.core.outbound import OutboundRefused, guarded_client
+
 __all__ = [
     "Block",
     "CalendarParseError",
@@ -45,7 +47,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FetchStatus = Literal["ok", "not_modified", "error"]
-FetchErrorCode = Literal["unreachable", "timeout", "http_error", "too_large", "invalid_ics", "not_calendar"]
+FetchErrorCode = Literal[
+    "unreachable", "timeout", "http_error", "too_large", "invalid_ics", "not_calendar", "forbidden_address"
+]
 
 USER_AGENT = "Fabrique-calendar-import/1.0"
 _ACCEPT = "text/calendar, text/plain;q=0.8, */*;q=0.5"
@@ -153,13 +157,12 @@ async def fetch_calendar(
     Content-Length before reading and against the decoded bytes while reading, which also stops a
     gzip bomb.
 
-    Security: the URL is typed by a space manager and fetched from the server's network, which is
-    a server-side request forgery risk: it can reach loopback, the private network and cloud
-    metadata addresses (169.254.169.254), and redirects can lead there from a public host. Only
-    http(s) is allowed, a body is kept only if it looks like iCalendar and error details never
-    echo it, which leaves a blind probe (reachable or not, HTTP status). Deployments that host
-    several organisations should route these requests through an egress proxy that refuses
-    private ranges (httpx honours ``HTTPS_PROXY``) or pass a ``client`` with such a transport.
+    Security: the URL is typed by a space manager and fetched from the server's network (a
+    server-side request forgery risk). The default client is ``app.core.outbound``'s: every
+    connection, to the first host and to each redirect's, is made only to a checked public address
+    (error code "forbidden_address" otherwise). Redirects are followed here, at most
+    ``_MAX_REDIRECTS``, each target normalised like the first (http or https only). A ``client``
+    passed in (tests) is used as it is.
     """
     try:
         target = normalise_calendar_url(url)
@@ -177,10 +180,12 @@ async def fetch_calendar(
 
     owned = client is None
     if client is None:
-        client = httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, max_redirects=_MAX_REDIRECTS)
+        client = guarded_client(headers={"User-Agent": USER_AGENT})
     try:
         async with asyncio.timeout(timeout):
             return await _download(client, target, headers, timeout, max_bytes, etag, last_modified, host)
+    except OutboundRefused:
+        return _error("forbidden_address", f"{host} leads to an internal address, which Fabrique does not fetch.")
     except (TimeoutError, httpx.TimeoutException):
         return _error("timeout", f"{host} did not send the calendar within {timeout:g} seconds.")
     except httpx.TooManyRedirects:
@@ -210,46 +215,58 @@ async def _download(
     last_modified: str | None,
     host: str,
 ) -> FetchResult:
-    async with client.stream(
-        "GET", target, headers=headers, timeout=read_timeout, follow_redirects=True
-    ) as resp:
-        status = resp.status_code
-        if status == 304:
-            return FetchResult(
-                status="not_modified",
-                etag=resp.headers.get("ETag", etag),
-                last_modified=resp.headers.get("Last-Modified", last_modified),
-                http_status=status,
-            )
-        if not 200 <= status < 300:
-            return _error("http_error", _http_error_detail(status, host), http_status=status)
+    for _hop in range(_MAX_REDIRECTS + 1):
+        async with client.stream("GET", target, headers=headers, timeout=read_timeout,
+                                 follow_redirects=False) as resp:
+            if resp.is_redirect and "Location" in resp.headers:
+                try:
+                    target = normalise_calendar_url(str(resp.url.join(resp.headers["Location"])))
+                except CalendarURLError:
+                    raise httpx.UnsupportedProtocol("redirect to a scheme that is not http") from None
+                continue
+            return await _read(resp, max_bytes, etag, last_modified, host)
+    raise httpx.TooManyRedirects("too many redirects", request=resp.request)
 
-        declared = resp.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            return _too_large(max_bytes, status)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                return _too_large(max_bytes, status)
-            chunks.append(chunk)
-        body = b"".join(chunks)
 
-        if not looks_like_calendar(body):
-            detail = "The address did not return a calendar."
-            if "html" in resp.headers.get("Content-Type", "").lower():
-                detail = (
-                    "The address returned a web page, not a calendar: use the calendar's iCal (.ics) link."
-                )
-            return _error("not_calendar", detail, http_status=status)
+async def _read(resp: httpx.Response, max_bytes: int, etag: str | None, last_modified: str | None,
+                host: str) -> FetchResult:
+    status = resp.status_code
+    if status == 304:
         return FetchResult(
-            status="ok",
-            etag=resp.headers.get("ETag"),
-            last_modified=resp.headers.get("Last-Modified"),
-            body=body,
+            status="not_modified",
+            etag=resp.headers.get("ETag", etag),
+            last_modified=resp.headers.get("Last-Modified", last_modified),
             http_status=status,
         )
+    if not 200 <= status < 300:
+        return _error("http_error", _http_error_detail(status, host), http_status=status)
+
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return _too_large(max_bytes, status)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            return _too_large(max_bytes, status)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+
+    if not looks_like_calendar(body):
+        detail = "The address did not return a calendar."
+        if "html" in resp.headers.get("Content-Type", "").lower():
+            detail = (
+                "The address returned a web page, not a calendar: use the calendar's iCal (.ics) link."
+            )
+        return _error("not_calendar", detail, http_status=status)
+    return FetchResult(
+        status="ok",
+        etag=resp.headers.get("ETag"),
+        last_modified=resp.headers.get("Last-Modified"),
+        body=body,
+        http_status=status,
+    )
 
 
 def _connect_error_detail(exc: httpx.ConnectError, host: str) -> str:

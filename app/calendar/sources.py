@@ -30,7 +30,7 @@ from app.calendar.fetch import (
     normalise_calendar_url,
 )
 from app.calendar.models import CalendarSource
-from app.core import clock, db, jobs
+from app.core import clock, db, jobs, outbound
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.tenancy import all_spaces, require_scope
@@ -62,6 +62,7 @@ ERROR_MESSAGES = {
     "invalid_ics": N_("The file at this address is not a valid calendar."),
     "too_many_events": N_("The calendar has too many events in the imported period."),
     "internal": N_("The import failed unexpectedly. It will be tried again."),
+    "forbidden_address": N_("This address leads to an internal network, which Fabrique does not fetch."),
 }
 HTTP_ERROR_MESSAGE = N_("The calendar's server answered with an error (HTTP %(status)s).")
 
@@ -106,6 +107,11 @@ async def add_source(
         raise ValidationFailed(fields={"url": message}, code="invalid_calendar_url") from exc
     if len(normalised) > 2000:
         raise ValidationFailed(fields={"url": N_("This address is too long.")}, code="invalid_calendar_url")
+    try:
+        await outbound.check_url(normalised)
+    except outbound.OutboundRefused as exc:
+        raise ValidationFailed(fields={"url": ERROR_MESSAGES["forbidden_address"]},
+                               code="forbidden_calendar_url") from exc
     if len(await list_sources(session, resource.id)) >= MAX_SOURCES_PER_RESOURCE:
         raise ValidationFailed(fields={"url": N_("A resource can import at most 5 calendars.")},
                                code="too_many_sources")

@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration
 from icalendar.enums import STATUS, TRANSP
 
+from app.core.text import has_line_break_or_control, multi_line, one_line
+
 __all__ = [
     "DEFAULT_PRODID",
     "CalendarAttachment",
@@ -101,8 +103,16 @@ class FeedItem:
     attendees: tuple[Party, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.uid:
-            raise ValueError("uid is required")
+        # Names and titles reach here from rows stored before line breaks were refused: a line
+        # break in a property would end it (icalendar refuses, the feed answered 500) and a
+        # control character makes clients reject the file. Flattened, never trusted.
+        object.__setattr__(self, "summary", one_line(self.summary))
+        if self.location is not None:
+            object.__setattr__(self, "location", one_line(self.location))
+        if self.description is not None:
+            object.__setattr__(self, "description", multi_line(self.description))
+        if not self.uid or has_line_break_or_control(self.uid):
+            raise ValueError("uid is required, on one line")
         if self.status not in _STATUSES:
             raise ValueError(f"status must be one of {_STATUSES}, not {self.status!r}")
         if self.sequence < 0:
@@ -235,7 +245,7 @@ def _empty_feed(
 ) -> Calendar:
     """The VCALENDAR of a feed with its properties and VTIMEZONE, before any event."""
     refresh = timedelta(minutes=refresh_minutes)
-    cal = Calendar.new(name=name, prodid=prodid, refresh_interval=refresh)
+    cal = Calendar.new(name=one_line(name), prodid=prodid, refresh_interval=refresh)
     # Calendar.new always sets a random calendar UID, which would make every build different.
     cal.pop("UID", None)
     # RFC 7986 makes VALUE=DURATION mandatory on REFRESH-INTERVAL; icalendar leaves it out.
@@ -419,7 +429,7 @@ def _address(party: Party) -> vCalAddress:
     address = vCalAddress(f"mailto:{party.email}")
     if party.name:
         # A line break cannot be escaped inside a parameter value; flatten it.
-        address.params["CN"] = " ".join(party.name.split())
+        address.params["CN"] = one_line(party.name)
     return address
 
 

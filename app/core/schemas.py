@@ -11,8 +11,10 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
+
+from app.core.text import has_line_break_or_control
 
 # Ids beyond a 32-bit integer cannot exist, and SQLite would fail on them rather than find nothing.
 MAX_ID = 2**31 - 1
@@ -63,3 +65,14 @@ def _iso_date(value: Any) -> Any:
 
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _single_line(value: str) -> str:
+    if has_line_break_or_control(value):
+        raise PydanticCustomError("single_line", "Line breaks and control characters are not allowed here.")
+    return value
+
+
+# Names, titles and labels: one line, no control character (the rule is app.core.text's, shared
+# with the services behind the pages). They end up in e-mail subjects and iCalendar properties.
+SingleLine = Annotated[str, AfterValidator(_single_line)]

@@ -1,13 +1,55 @@
 """Free text typed by people (notes, reasons, names) as stored: no control characters (PostgreSQL
-refuses NUL, and none of the others is ever meant), trimmed, cut to the column's length."""
+refuses NUL, and none of the others is ever meant), trimmed, cut to the column's length.
+
+Single-line text (names, titles, labels) also refuses line breaks: it ends up in e-mail subjects,
+HTTP headers and iCalendar properties, where a line break starts a new header or property.
+``has_line_break_or_control`` is the one rule, used by ``app.core.schemas.SingleLine`` (API) and
+the services behind the pages; ``one_line`` flattens text already stored before it existed.
+"""
 
 from __future__ import annotations
 
 import re
 
+from app.core.errors import ValidationFailed
+from app.core.i18n import N_
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Every C0 control (tab and line breaks included), DEL, C1 controls and the Unicode line and
+# paragraph separators, which some clients also break lines on.
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def clean_text(value: str | None, max_length: int | None = None) -> str:
     text = _CONTROL.sub("", value or "").strip()
     return text[:max_length] if max_length else text
+
+
+def has_line_break_or_control(value: str) -> bool:
+    return _NOT_ONE_LINE.search(value) is not None
+
+
+def one_line(value: str | None) -> str:
+    """``value`` on one line: every control character or line break becomes a space, runs of
+    whitespace one space."""
+    return " ".join(_NOT_ONE_LINE.sub(" ", value or "").split())
+
+
+def multi_line(value: str | None) -> str:
+    """``value`` with its line breaks as ``\n`` and no other control character (tabs kept)."""
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", "", text)
+
+
+SINGLE_LINE_MESSAGE = N_("Line breaks and control characters are not allowed here.")
+
+
+def require_one_line(value: str | None, field: str) -> str:
+    """``value`` trimmed, or a 422 naming ``field`` when it holds a line break or control character.
+
+    The services behind the pages call it; the API refuses the same with ``schemas.SingleLine``.
+    """
+    text = (value or "").strip()
+    if has_line_break_or_control(text):
+        raise ValidationFailed(fields={field: SINGLE_LINE_MESSAGE}, code="invalid_text")
+    return text

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from app.core.money import Cents
-from app.core.schemas import Strict
+from app.core.schemas import SingleLine, Strict
 from app.pricing.schemas import ChargeRead
 from app.pricing.vat import VAT_RATE_HELP
 
@@ -26,12 +26,12 @@ def _plausible(value: datetime) -> datetime:
 
 
 ApiDatetime = Annotated[datetime, BeforeValidator(_no_numbers), AfterValidator(_plausible)]
-Title = Annotated[str, Field(min_length=1, max_length=200)]
+Title = Annotated[SingleLine, Field(min_length=1, max_length=200)]
 
 
 class EventFields(Strict):
     description: str = Field(default="", max_length=20000)
-    place: str = Field(default="", max_length=200)
+    place: SingleLine = Field(default="", max_length=200)
     resource_id: int | None = None
     capacity: int | None = Field(default=None, ge=1, le=100_000, description="seats; null for no limit")
     visibility: Literal["public", "members"] = "public"
@@ -46,7 +46,7 @@ class EventCreate(EventFields):
     title: Title
     starts_at: ApiDatetime = Field(description="ISO 8601; without an offset, in the space's timezone")
     ends_at: ApiDatetime
-    publish: bool = False
+    publish: bool = Field(default=False, strict=True)
     repeat_weeks: int | None = Field(default=None, ge=2, le=52, description="create a weekly series of n events")
 
 
@@ -105,7 +105,7 @@ class EventRead(BaseModel):
 
 
 class ApproveProposal(Strict):
-    publish: bool = False
+    publish: bool = Field(default=False, strict=True)
 
 
 class DeclineProposal(Strict):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.money import Cents
 from app.core.permissions import Role
-from app.core.schemas import IsoDatetime, Strict
+from app.core.schemas import IsoDatetime, SingleLine, Strict
 from app.pricing.vat import VAT_RATE_HELP
 from app.resource.models import Resource, ResourceBlock
 
@@ -20,7 +20,7 @@ Minutes = Annotated[int, Field(strict=True, ge=0, le=60 * 24 * 31)]
 
 
 class ResourceCreate(Strict):
-    name: str = Field(min_length=1, max_length=120)
+    name: SingleLine = Field(min_length=1, max_length=120)
     kind: Kind = "meeting_room"
     description: str = Field(default="", max_length=2000)
     capacity: Annotated[int, Field(strict=True, ge=1, le=500)] = 1
@@ -41,7 +41,7 @@ class ResourceCreate(Strict):
 
 
 class ResourceUpdate(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: SingleLine | None = Field(default=None, min_length=1, max_length=120)
     kind: Kind | None = None
     description: str | None = Field(default=None, max_length=2000)
     capacity: Annotated[int, Field(strict=True, ge=1, le=500)] | None = None

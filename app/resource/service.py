@@ -18,7 +18,7 @@ from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import N_, _l
 from app.core.permissions import Role
 from app.core.tenancy import require_scope
-from app.core.text import clean_text
+from app.core.text import clean_text, require_one_line
 from app.pricing import vat
 from app.resource.models import Resource, ResourceBlock, ResourceKind
 from app.space.models import Space
@@ -55,7 +55,7 @@ def check_resource(values: dict[str, Any]) -> dict[str, Any]:
     """Normalise and check a resource's fields; raises a 422 naming the field at fault."""
     out = dict(values)
     if "name" in out:
-        out["name"] = clean_text(out["name"], 120)
+        out["name"] = clean_text(require_one_line(out["name"], "name"), 120)
         if not out["name"]:
             raise _invalid("name", N_("Give the resource a name."))
     if "kind" in out and out["kind"] not in {k.value for k in ResourceKind}:

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field
 
 from app.core.i18n import gettext
 from app.core.permissions import Role
-from app.core.schemas import Strict
+from app.core.schemas import SingleLine, Strict
 from app.pricing.vat import VAT_RATES_BP
 from app.space.legal import vat_mention
 
@@ -18,7 +18,7 @@ class LegalIdentityWrite(Strict):
     and the settings page alike (a pattern here would refuse with other codes than the page's)."""
 
     legal_form: str | None = Field(default=None, max_length=500)
-    legal_name: str | None = Field(default=None, max_length=500)
+    legal_name: SingleLine | None = Field(default=None, max_length=500)
     siret: str | None = Field(default=None, max_length=500, description="SIRET (14 digits) or SIREN (9)")
     rna: str | None = Field(default=None, max_length=500, description="Associations: W and 9 digits")
     vat_number: str | None = Field(default=None, max_length=500, description="EU VAT number")
@@ -31,14 +31,14 @@ class LegalIdentityWrite(Strict):
 
 
 class SpaceCreate(LegalIdentityWrite):
-    name: str = Field(min_length=2, max_length=120)
+    name: SingleLine = Field(min_length=2, max_length=120)
     slug: str | None = Field(default=None, max_length=60)
     timezone: str = Field(default="Europe/Paris", max_length=64)
     locale: str = Field(default="fr", pattern="^(fr|en)$")
 
 
 class SpaceUpdate(LegalIdentityWrite):
-    name: str | None = Field(default=None, min_length=2, max_length=120)
+    name: SingleLine | None = Field(default=None, min_length=2, max_length=120)
     timezone: str | None = Field(default=None, max_length=64)
     locale: str | None = Field(default=None, pattern="^(fr|en)$")
     # -- pricing settings (app.pricing)

@@ -24,6 +24,7 @@ from app.core.i18n import N_, _l
 from app.core.mail import queue_email
 from app.core.permissions import Perm, Role, has_perm
 from app.core.tenancy import all_spaces, require_scope, set_scope
+from app.core.text import require_one_line
 from app.pricing import vat
 from app.space.errors import (
     AlreadyMember,
@@ -97,6 +98,7 @@ async def create_space(
 ) -> tuple[Space, SpaceMember]:
     """Create a space owned by ``owner``; ``legal`` holds legal identity fields, checked by
     ``app.space.legal`` (unknown names are a programming error)."""
+    name = require_one_line(name, "name")
     slug = validate_slug(slug or slugify(name))
     validate_timezone(timezone)
     unknown = set(legal) - set(LEGAL_FIELDS)
@@ -121,6 +123,8 @@ async def create_space(
 
 
 async def update_space(session: AsyncSession, space: Space, actor: Account, **changes: object) -> Space:
+    if changes.get("name") is not None:
+        changes["name"] = require_one_line(str(changes["name"]), "name")
     if changes.get("timezone") is not None:
         validate_timezone(str(changes["timezone"]))
     if changes.get("default_vat_rate_bp") is not None:  # pricing settings

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from app.config import get_settings
+
 DATA = Path(__file__).parent / "data"
 GOOGLE_EXPORT = (DATA / "google_export.ics").read_bytes()
 
@@ -77,6 +79,8 @@ class _Handler(BaseHTTPRequestHandler):
             "/redirect.ics": lambda: self._redirect("/google.ics"),
             "/redirect-to-file": lambda: self._redirect("file:///etc/passwd"),
             "/redirect-loop": lambda: self._redirect("/redirect-loop"),
+            "/redirect-to-localhost": lambda: self._redirect(
+                f"http://localhost:{self.server.server_address[1]}/google.ics"),
         }.get(self.path.split("?")[0])
         try:
             if route is None:
@@ -161,6 +165,12 @@ class _Handler(BaseHTTPRequestHandler):
         line = b"X-PADDING:" + b"x" * 60 + b"\r\n"
         for _ in range(20_000):  # about 1.4 MB
             self.wfile.write(line)
+
+
+@pytest.fixture(autouse=True)
+def local_servers_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stand-in servers and Radicale listen on 127.0.0.1, an address refused unless allowed."""
+    monkeypatch.setattr(get_settings(), "outbound_allow_hosts", "127.0.0.1")
 
 
 @pytest.fixture(scope="session")

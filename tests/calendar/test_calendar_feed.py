@@ -221,7 +221,9 @@ def test_text_is_escaped_not_interpreted() -> None:
 
     event = events_by_uid(feed([tricky]))[tricky.uid]
 
-    assert str(event["SUMMARY"]) == "Atelier; vélo, réparation\nEND:VEVENT"
+    # A summary is one line (a line break is flattened), its ; and , escaped; a description keeps its lines.
+    assert str(event["SUMMARY"]) == "Atelier; vélo, réparation END:VEVENT"
+    assert str(event["DESCRIPTION"]) == "Ligne 1\nBEGIN:VALARM"
     assert len(Calendar.from_ical(feed([tricky])).walk("VALARM")) == 0
 
 

@@ -96,8 +96,12 @@ async def test_a_member_turns_on_visibility_from_the_profile_page_and_is_found(w
 
 
 async def test_control_characters_are_dropped_not_sent_to_the_database(world, api):
-    r = await api(world.a.tokens["member"]).put(f"/api/v1/spaces/{world.a.slug}/profile", json={
-        "display_name": "Pa\u0000ul", "headline": "z\u001a", "skills": ["wood\u0000work"], "bio": "a\u0000\nb"})
+    member = api(world.a.tokens["member"])
+    r = await member.put(f"/api/v1/spaces/{world.a.slug}/profile", json={
+        "display_name": "Pa\u0000ul", "headline": "z\u001a", "bio": "a"})
+    assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"display_name", "headline"}  # one line
+    r = await member.put(f"/api/v1/spaces/{world.a.slug}/profile", json={
+        "display_name": "Paul", "headline": "z", "skills": ["wood\u0000work"], "bio": "a\u0000\nb"})
     assert r.status_code == 200
     assert (r.json()["display_name"], r.json()["headline"], r.json()["skills"], r.json()["bio"]) == (
         "Paul", "z", ["woodwork"], "a\nb")

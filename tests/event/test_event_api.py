@@ -231,8 +231,12 @@ async def test_a_date_in_a_far_off_year_is_refused_not_crashed_on(world, api):
 
 
 async def test_control_characters_in_an_event_are_dropped(world, api):
-    r = await api(world.a.tokens["animator"]).post(f"/api/v1/spaces/{world.a.slug}/events", json=_payload(
-        title="Ate\u0000lier", description="x\u0000y", place="Sa\u0001lle"))
+    animator = api(world.a.tokens["animator"])
+    r = await animator.post(f"/api/v1/spaces/{world.a.slug}/events", json=_payload(
+        title="Ate\u0000lier", description="x", place="Sa\u0001lle"))
+    assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"title", "place"}  # one line each
+    r = await animator.post(f"/api/v1/spaces/{world.a.slug}/events", json=_payload(
+        title="Atelier", description="x\u0000y", place="Salle"))
     assert r.status_code == 201
     assert (r.json()["title"], r.json()["description"], r.json()["place"]) == ("Atelier", "xy", "Salle")
 

@@ -112,8 +112,10 @@ async def test_a_vat_number_given_later_is_checked_against_the_siren_given_befor
 
 
 async def test_control_characters_and_line_breaks_never_reach_an_invoice(world, api):
-    r = await api(world.a.tokens["owner"]).patch(f"/api/v1/spaces/{world.a.slug}",
-                                                 json={"legal_name": "Atelier\x00 du\n  Val\x07"})
+    owner = api(world.a.tokens["owner"])
+    r = await owner.patch(f"/api/v1/spaces/{world.a.slug}", json={"legal_name": "Atelier\x00 du\n  Val\x07"})
+    assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"legal_name"}  # a name is one line
+    r = await owner.patch(f"/api/v1/spaces/{world.a.slug}", json={"legal_name": "Atelier du   Val "})
     assert r.status_code == 200 and r.json()["legal_name"] == "Atelier du Val"
 
 
