@@ -81,8 +81,13 @@ async def update_me(payload: LocaleUpdate, account: CurrentAccount, session: Ses
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(payload: PasswordChange, account: CurrentAccount, session: SessionDep) -> None:
-    await service.change_password(session, account, payload.current_password, payload.new_password)
+async def change_password(
+    request: Request, payload: PasswordChange, account: CurrentAccount, session: SessionDep
+) -> None:
+    """Change your password: every other API token and every browser session is revoked, the token
+    making this call stays valid."""
+    await service.change_password(session, account, payload.current_password, payload.new_password,
+                                  keep_token_id=getattr(request.state, "token_id", None))
 
 
 async def _token_read(session: SessionDep, token, raw: str | None = None):
