@@ -146,8 +146,8 @@ class Accepted(BaseModel):
 
 
 @router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
-async def request_reset(payload: ResetRequest, session: SessionDep) -> Accepted:
-    await service.request_password_reset(session, payload.email)
+async def request_reset(request: Request, payload: ResetRequest, session: SessionDep) -> Accepted:
+    await service.request_password_reset(session, payload.email, ip=client_ip(request))
     return Accepted(detail=_("If an account exists for this address, a reset link has been sent."))
 
 

@@ -152,7 +152,7 @@ async def forgot(request: Request, session: SessionDep) -> Response:
         _require(form, "email")
     except FabriqueError as exc:
         return render(request, "account/forgot.html", error=exc, form=form)
-    await service.request_password_reset(session, form["email"])
+    await service.request_password_reset(session, form["email"], ip=client_ip(request))
     return render(request, "account/forgot.html", {"sent": True}, form=form)
 
 

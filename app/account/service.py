@@ -252,10 +252,14 @@ def _reset_fingerprint(account: Account) -> str:
     return security.fingerprint(account.id, account.password_hash, account.password_changed_at)
 
 
-async def request_password_reset(session: AsyncSession, email: str) -> None:
-    """Always succeeds from the caller's view, so it does not reveal which addresses have accounts."""
+async def request_password_reset(session: AsyncSession, email: str, *, ip: str) -> None:
+    """Always succeeds from the caller's view, so it does not reveal which addresses have accounts
+    (nor that the e-mail limit per recipient or per requesting address is reached)."""
     account = await get_by_email(session, email)
     if account is None or account.suspended_at:
+        return
+    if not await throttle.allow_mail(session, throttle.mail_buckets("reset", account.email, ip)):
+        log.info("password reset e-mail for account %s not sent: limit reached", account.id)
         return
     token = security.sign_link("password-reset", {"a": account.id, "f": _reset_fingerprint(account)})
     queue_email(session, account.email, "password_reset", {

@@ -141,3 +141,35 @@ async def succeeded(session: AsyncSession, chosen: list[Bucket]) -> None:
             stmt = update(LoginThrottle).where(row, col(LoginThrottle.failures) > 0).values(
                 failures=col(LoginThrottle.failures) - 1)
         await session.exec(stmt.execution_options(synchronize_session=False))
+
+
+# -- e-mails sent on a stranger's request (password reset, visitor registration) -------------------
+
+def mail_buckets(purpose: str, recipient: str, ip: str) -> list[Bucket]:
+    """Per recipient (nobody gets flooded) and per requesting address (nobody floods many)."""
+    s = get_settings()
+    return [
+        Bucket(_key(f"mail:{purpose}:to", recipient.strip().lower()), s.mail_max_per_recipient, False),
+        Bucket(_key(f"mail:{purpose}:ip", ip), s.mail_max_per_address, False),
+    ]
+
+
+async def allow_mail(session: AsyncSession, chosen: list[Bucket]) -> bool:
+    """Count one e-mail in fixed windows of ``mail_window_minutes``; False (and nothing counted) when
+    a bucket is full. The caller answers the same either way, so the limit reveals nothing.
+    The conditional UPDATE lets the database decide between concurrent requests."""
+    now = clock.now()
+    stale = now - timedelta(minutes=get_settings().mail_window_minutes)
+    async with session.begin_nested() as savepoint:
+        for bucket in chosen:
+            await _ensure_row(session, bucket.key, now)
+            row = col(LoginThrottle.key) == bucket.key
+            await session.exec(update(LoginThrottle).where(row, col(LoginThrottle.last_at) < stale)
+                               .values(failures=0, last_at=now).execution_options(synchronize_session=False))
+            result = await session.exec(update(LoginThrottle).where(row, col(LoginThrottle.failures) < bucket.limit)
+                                        .values(failures=col(LoginThrottle.failures) + 1)
+                                        .execution_options(synchronize_session=False))
+            if result.rowcount != 1:
+                await savepoint.rollback()
+                return False
+    return True

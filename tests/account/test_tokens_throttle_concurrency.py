@@ -167,3 +167,36 @@ async def test_healthz_answers_while_logins_hash_passwords(app, client, monkeypa
     assert not any(t.done() for t in logins)
     release.set()
     assert [r.status_code for r in await asyncio.gather(*logins)] == [200] * 4
+
+
+async def test_six_reset_requests_send_three_e_mails_and_answer_the_same(client, outbox):
+    await create_account(email="flooded@example.org")
+    responses = await asyncio.gather(*(
+        client.post("/api/v1/auth/password-reset", json={"email": "flooded@example.org"}) for _ in range(6)))
+    assert {(r.status_code, r.text) for r in responses} == {
+        (202, (await client.post("/api/v1/auth/password-reset", json={"email": "nobody@example.org"})).text)}
+    assert len(await outbox()) == 3
+
+
+async def test_one_address_cannot_mail_many_recipients_without_limit(app, outbox):
+    for n in range(25):
+        await create_account(email=f"target-{n}@example.org")
+    async with _from(app, "192.0.2.50") as spammer:
+        for n in range(25):
+            r = await spammer.post("/api/v1/auth/password-reset", json={"email": f"target-{n}@example.org"})
+            assert r.status_code == 202
+    assert len(await outbox()) == 20
+
+
+async def test_six_visitor_registrations_for_one_address_send_three_e_mails(world, web, outbox):
+    from tests.event.factories import create_event
+
+    event = await create_event(world.a.space, world.a.animator)
+    visitor = await web()
+    answers = []
+    for _ in range(6):
+        r = await visitor.post(f"/p/{world.a.slug}/events/{event.id}/register",
+                               {"name": "Ada", "email": "visitor@example.org"})
+        answers.append((r.status_code, r.headers.get("location")))
+    assert len(set(answers)) == 1 and answers[0][0] == 303
+    assert len(await outbox()) == 3
