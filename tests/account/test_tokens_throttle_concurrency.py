@@ -200,3 +200,18 @@ async def test_six_visitor_registrations_for_one_address_send_three_e_mails(worl
         answers.append((r.status_code, r.headers.get("location")))
     assert len(set(answers)) == 1 and answers[0][0] == 303
     assert len(await outbox()) == 3
+
+
+async def test_with_secure_cookies_the_language_cookie_is_secure_like_the_session(app, monkeypatch):
+    from app.config import get_settings
+
+    await create_account(email="lang@example.org", locale="fr")
+    # what production (or an https:// base URL) turns on
+    monkeypatch.setattr(type(get_settings()), "secure_cookies", property(lambda self: True))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver") as c:
+        r = await Browser(c).login("lang@example.org", PASSWORD)
+    assert r.status_code == 303
+    cookies = {c.split("=", 1)[0]: c.lower() for c in r.headers.get_list("set-cookie")}
+    assert "secure" in cookies["fabrique_session"]
+    assert "secure" in cookies["fabrique_lang"]
+    assert "secure" in cookies["fabrique_device"]
