@@ -46,9 +46,18 @@ class Settings(BaseSettings):
     mail_from: str = "Fabrique <no-reply@fabrique.local>"
 
     session_days: int = Field(default=30, ge=1)
+    # login throttle (app.account.throttle): failures before a growing delay, per account and
+    # address (or known browser), per account from anywhere, per address whatever the account.
     login_max_failures: int = 10
+    login_account_max_failures: int = 50
+    login_address_max_failures: int = 100
     login_window_minutes: int = 15
     password_reset_minutes: int = 60
+    # e-mails anyone can trigger (password reset, visitor registration), per window: per recipient,
+    # per requesting address (app.account.throttle.allow_mail)
+    mail_max_per_recipient: int = 3
+    mail_max_per_address: int = 20
+    mail_window_minutes: int = 60
     invitation_days: int = 14
     db_pool_size: int = 10
     db_echo: bool = False

@@ -81,8 +81,13 @@ async def update_me(payload: LocaleUpdate, account: CurrentAccount, session: Ses
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(payload: PasswordChange, account: CurrentAccount, session: SessionDep) -> None:
-    await service.change_password(session, account, payload.current_password, payload.new_password)
+async def change_password(
+    request: Request, payload: PasswordChange, account: CurrentAccount, session: SessionDep
+) -> None:
+    """Change your password: every other API token and every browser session is revoked, the token
+    making this call stays valid."""
+    await service.change_password(session, account, payload.current_password, payload.new_password,
+                                  keep_token_id=getattr(request.state, "token_id", None))
 
 
 async def _token_read(session: SessionDep, token, raw: str | None = None):
@@ -141,8 +146,8 @@ class Accepted(BaseModel):
 
 
 @router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
-async def request_reset(payload: ResetRequest, session: SessionDep) -> Accepted:
-    await service.request_password_reset(session, payload.email)
+async def request_reset(request: Request, payload: ResetRequest, session: SessionDep) -> Accepted:
+    await service.request_password_reset(session, payload.email, ip=client_ip(request))
     return Accepted(detail=_("If an account exists for this address, a reset link has been sent."))
 
 

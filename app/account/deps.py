@@ -59,6 +59,7 @@ async def accept_token(
         raise NotAuthenticated(INVALID_TOKEN, code="invalid_token")
     await service.touch_token(session, token, now)
     _remember(request, account, token.space_id)
+    request.state.token_id = token.id  # kept by a password change made with this token
     return account
 
 

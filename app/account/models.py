@@ -62,3 +62,15 @@ class LoginAttempt(SQLModel, table=True):
     ip: str = Field(max_length=64, index=True)
     success: bool = False
     created_at: datetime = Field(default_factory=now, index=True)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed-login counters, one row per bucket (see ``app.account.throttle``). The key is a
+    digest of the bucket, so the table holds no address in clear."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(max_length=64, primary_key=True)
+    failures: int = 0
+    last_at: datetime = Field(default_factory=now)
+    locked_until: datetime | None = None

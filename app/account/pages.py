@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.account import privacy, service
+from app.account import privacy, service, throttle
 from app.account.api import client_ip
 from app.account.deps import SESSION_COOKIE, CurrentAccount, OptionalAccount
 from app.account.errors import WeakPassword
@@ -99,7 +99,8 @@ async def login(request: Request, session: SessionDep) -> Response:
     next_url = form.get("next")
     try:
         _require(form, "email", "password")
-        account_id = await service.authenticate(form["email"], form["password"], ip=client_ip(request))
+        account_id = await service.authenticate(form["email"], form["password"], ip=client_ip(request),
+                                                device_cookie=request.cookies.get(throttle.DEVICE_COOKIE))
     except FabriqueError as exc:
         form.pop("password", None)
         return render(request, "account/login.html", {"next": next_url}, error=exc, form=form)
@@ -107,8 +108,13 @@ async def login(request: Request, session: SessionDep) -> Response:
     raw = await service.start_session(session, account, user_agent=request.headers.get("user-agent"))
     response = redirect(await _after_login_target(session, account, next_url))
     set_session_cookie(response, raw)
+    # This browser is now known: the throttle lets it through when others have locked the account.
+    response.set_cookie(throttle.DEVICE_COOKIE, throttle.new_device_cookie(account.id),
+                        max_age=throttle.DEVICE_DAYS * 86400, httponly=True, samesite="lax",
+                        secure=get_settings().secure_cookies, path="/")
     if account.locale:
-        response.set_cookie(LANG_COOKIE, account.locale, max_age=365 * 86400, samesite="lax")
+        response.set_cookie(LANG_COOKIE, account.locale, max_age=365 * 86400, samesite="lax",
+                            secure=get_settings().secure_cookies)
     return response
 
 
@@ -146,7 +152,7 @@ async def forgot(request: Request, session: SessionDep) -> Response:
         _require(form, "email")
     except FabriqueError as exc:
         return render(request, "account/forgot.html", error=exc, form=form)
-    await service.request_password_reset(session, form["email"])
+    await service.request_password_reset(session, form["email"], ip=client_ip(request))
     return render(request, "account/forgot.html", {"sent": True}, form=form)
 
 

@@ -195,7 +195,7 @@ async def _scrub_audit_data(session: AsyncSession, email: str) -> None:
 async def delete_account(session: AsyncSession, account: Account, *, password: str | None) -> None:
     """Check, cancel what the account holds ahead, then erase its personal data (see the module
     docstring). Refused while it is the last owner of a space."""
-    if account.password_hash is not None and not security.verify_password(password or "", account.password_hash):
+    if account.password_hash is not None and not await security.verify_password_async(password or "", account.password_hash):
         raise ConfirmDeletion()
     deletion = Deletion(now=clock.now(), spaces=set())
     aid = account.id

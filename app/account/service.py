@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import col, delete, func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.account import throttle
 from app.account.errors import (
     EmailTaken,
     ExpiredLink,
@@ -22,7 +24,7 @@ from app.account.models import Account, ApiToken, AuthSession, LoginAttempt
 from app.audit.service import audit_labels, log_action
 from app.config import get_settings
 from app.core import clock, security
-from app.core.errors import AccountSuspended, NotFound, TooManyRequests
+from app.core.errors import AccountSuspended, NotFound
 from app.core.i18n import _l
 from app.core.mail import queue_email
 from app.core.text import require_one_line
@@ -63,7 +65,7 @@ async def create_account(
     if await get_by_email(session, email):
         raise EmailTaken()
     account = Account(
-        name=name.strip(), email=email, password_hash=security.hash_password(password), locale=locale,
+        name=name.strip(), email=email, password_hash=await security.hash_password_async(password), locale=locale,
         email_verified_at=clock.now() if verified else None, password_changed_at=clock.now(),
     )
     session.add(account)
@@ -78,25 +80,7 @@ async def create_account(
     return account
 
 
-# -- login throttling ------------------------------------------------------------------------------
-
-async def _check_throttle(session: AsyncSession, email: str, ip: str) -> None:
-    settings = get_settings()
-    since = clock.now() - timedelta(minutes=settings.login_window_minutes)
-    window = (LoginAttempt.success == False, col(LoginAttempt.created_at) >= since)  # noqa: E712
-    stats = select(func.count(), func.min(LoginAttempt.created_at)).select_from(LoginAttempt).where(*window)
-    by_email = (await session.exec(stats.where(LoginAttempt.email == email))).one()
-    by_ip = (await session.exec(stats.where(LoginAttempt.ip == ip))).one()
-    for count, oldest in (by_email, by_ip):
-        if count >= settings.login_max_failures and oldest is not None:
-            retry_at = _aware(oldest) + timedelta(minutes=settings.login_window_minutes)
-            seconds = max(1, int((retry_at - clock.now()).total_seconds()))
-            raise TooManyRequests(
-                params={"minutes": max(1, (seconds + 59) // 60)},
-                headers={"Retry-After": str(seconds)},
-                extra={"retry_after": seconds},
-            )
-
+# -- logging in --------------------------------------------------------------------------------------
 
 def _aware(value):  # aggregate functions come back as text on SQLite
     from datetime import UTC, datetime
@@ -106,31 +90,42 @@ def _aware(value):  # aggregate functions come back as text on SQLite
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-async def authenticate(email: str, password: str, *, ip: str) -> int:
-    """Check credentials and return the account id; failures are throttled per address and per IP.
+async def authenticate(email: str, password: str, *, ip: str, device_cookie: str | None = None) -> int:
+    """Check credentials and return the account id; attempts are throttled (``app.account.throttle``).
 
-    Runs in its own transaction, committed even when the login fails, so that failures count. Call
-    it before the request's own session has touched the database (SQLite allows one writer).
+    Three short transactions of their own, so that failures count whatever the request does: the
+    attempt is claimed (and committed) before the password is checked, the check runs in a worker
+    thread outside any transaction, then the outcome is recorded. Call it before the request's own
+    session has touched the database (SQLite allows one writer).
     """
     from app.core import db
 
     email = normalize_email(email)
-    async with db.transaction() as side:
-        await _check_throttle(side, email, ip)
+    async with db.transaction(write=False) as side:
         account = await get_by_email(side, email)
-        ok = security.verify_password(password, account.password_hash if account else None)
+        account_id = account.id if account else None
+        stored_hash = account.password_hash if account else None
+    chosen = throttle.buckets(email, ip, throttle.device_of(device_cookie, account_id))
+    async with db.transaction() as side:
+        await throttle.claim(side, chosen)
+    ok = await security.verify_password_async(password, stored_hash) and account is not None
+    new_hash = None
+    if ok and stored_hash and security.password_needs_rehash(stored_hash):
+        new_hash = await security.hash_password_async(password)
+    async with db.transaction() as side:
         side.add(LoginAttempt(email=email[:254], ip=ip[:64], success=ok))
-        if ok and account is not None and account.password_hash and security.password_needs_rehash(
-            account.password_hash
-        ):
-            account.password_hash = security.hash_password(password)
-            side.add(account)
+        if ok:
+            await throttle.succeeded(side, chosen)
+            if new_hash:  # only if the password did not change meanwhile
+                await side.exec(update(Account).where(
+                    col(Account.id) == account_id, col(Account.password_hash) == stored_hash,
+                ).values(password_hash=new_hash))
     if not ok or account is None:
         raise InvalidCredentials()
     if account.suspended_at is not None:
         raise AccountSuspended()
-    assert account.id is not None  # a stored account
-    return account.id
+    assert account_id is not None  # a stored account
+    return account_id
 
 
 # -- browser sessions ----------------------------------------------------------------------------
@@ -166,6 +161,14 @@ async def end_other_sessions(session: AsyncSession, account_id: int, keep_raw: s
     if keep_raw:
         stmt = stmt.where(AuthSession.token_hash != security.hash_token(keep_raw))
     await session.exec(stmt)
+
+
+async def revoke_other_tokens(session: AsyncSession, account_id: int, keep_id: int | None = None) -> None:
+    """Revoke every live API token of the account (personal and OAuth), but ``keep_id``."""
+    stmt = update(ApiToken).where(col(ApiToken.account_id) == account_id, col(ApiToken.revoked_at).is_(None))
+    if keep_id is not None:
+        stmt = stmt.where(col(ApiToken.id) != keep_id)
+    await session.exec(stmt.values(revoked_at=clock.now()).execution_options(synchronize_session=False))
 
 
 # -- API tokens ------------------------------------------------------------------------------------
@@ -251,10 +254,14 @@ def _reset_fingerprint(account: Account) -> str:
     return security.fingerprint(account.id, account.password_hash, account.password_changed_at)
 
 
-async def request_password_reset(session: AsyncSession, email: str) -> None:
-    """Always succeeds from the caller's view, so it does not reveal which addresses have accounts."""
+async def request_password_reset(session: AsyncSession, email: str, *, ip: str) -> None:
+    """Always succeeds from the caller's view, so it does not reveal which addresses have accounts
+    (nor that the e-mail limit per recipient or per requesting address is reached)."""
     account = await get_by_email(session, email)
     if account is None or account.suspended_at:
+        return
+    if not await throttle.allow_mail(session, throttle.mail_buckets("reset", account.email, ip)):
+        log.info("password reset e-mail for account %s not sent: limit reached", account.id)
         return
     token = security.sign_link("password-reset", {"a": account.id, "f": _reset_fingerprint(account)})
     queue_email(session, account.email, "password_reset", {
@@ -277,34 +284,57 @@ async def account_for_reset(session: AsyncSession, token: str) -> Account:
 
 
 async def reset_password(session: AsyncSession, token: str, new_password: str) -> Account:
+    """Set a new password from a reset link, once: the database decides which of several
+    concurrent uses wins (the password hash must still be the one the link was made for). Every
+    session and API token of the account is revoked: whoever had the old password is out."""
     account = await account_for_reset(session, token)
-    _set_password(account, new_password)
-    session.add(account)
+    old_hash = account.password_hash
+    await _set_password(session, account, new_password, expect_hash=old_hash)
     await end_other_sessions(session, account.id)
+    await revoke_other_tokens(session, account.id)
     log_action(session, "account.password_reset", actor_id=account.id, obj=account)
     return account
 
 
-def _set_password(account: Account, new_password: str) -> None:
+async def _set_password(
+    session: AsyncSession, account: Account, new_password: str, *, expect_hash: str | None
+) -> None:
+    """Store a new password if the stored hash is still ``expect_hash`` (a conditional UPDATE: of
+    two concurrent changes or uses of one reset link, the second finds nothing to update)."""
     weakness = security.password_weakness(new_password, email=account.email, name=account.name)
     if weakness:
         raise WeakPassword(weakness)
-    account.password_hash = security.hash_password(new_password)
-    account.password_changed_at = clock.now()
+    new_hash = await security.hash_password_async(new_password)
+    now = clock.now()
+    current = col(Account.password_hash).is_(None) if expect_hash is None else col(Account.password_hash) == expect_hash
+    result = await session.exec(
+        update(Account).where(col(Account.id) == account.id, current)
+        .values(password_hash=new_hash, password_changed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise ExpiredLink()
+    set_committed_value(account, "password_hash", new_hash)
+    set_committed_value(account, "password_changed_at", now)
 
 
 async def change_password(
-    session: AsyncSession, account: Account, current: str, new: str, *, keep_session: str | None = None
+    session: AsyncSession, account: Account, current: str, new: str, *,
+    keep_session: str | None = None, keep_token_id: int | None = None,
 ) -> None:
-    if not security.verify_password(current, account.password_hash):
+    """Change the password, knowing the current one. Every other session and API token of the
+    account is revoked; the one making the change (browser session or token) stays valid."""
+    if not await security.verify_password_async(current, account.password_hash):
         raise WrongPassword()
     try:
-        _set_password(account, new)
+        await _set_password(session, account, new, expect_hash=account.password_hash)
     except WeakPassword as exc:
         exc.fields = {"new_password": exc.fields["password"]}
         raise
-    session.add(account)
+    except ExpiredLink as exc:  # changed concurrently by another request: this one did not happen
+        raise WrongPassword() from exc
     await end_other_sessions(session, account.id, keep_raw=keep_session)
+    await revoke_other_tokens(session, account.id, keep_id=keep_token_id)
     log_action(session, "account.password_changed", actor_id=account.id, obj=account)
 
 

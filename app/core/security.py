@@ -7,9 +7,11 @@ verification) carry a fingerprint of the state they act on, so a used or outdate
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
@@ -49,6 +51,23 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+# argon2 takes tens of milliseconds of CPU by design: run on the event loop it stalls every other
+# request (and Redis pings) for that long. A small pool bounds how many hashes run at once, so a
+# burst of logins queues here instead of taking every core.
+# A thread pool (not an anyio limiter) because it must not belong to one event loop.
+_HASH_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+
+
+async def hash_password_async(password: str) -> str:
+    """``hash_password`` in a worker thread (at most two at once): use it in request handlers."""
+    return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, hash_password, password)
+
+
+async def verify_password_async(password: str, password_hash: str | None) -> bool:
+    """``verify_password`` in a worker thread (at most two at once): use it in request handlers."""
+    return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, verify_password, password, password_hash)
 
 
 def password_needs_rehash(password_hash: str) -> bool:

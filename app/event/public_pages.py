@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from app.account.api import client_ip
 from app.account.deps import OptionalAccount
 from app.core import i18n, security
 from app.core.errors import FabriqueError, NotFound, SpaceSuspended, ValidationFailed
@@ -103,7 +104,7 @@ async def visitor_register(
     try:
         name, email = _visitor_fields(form)
         await registrations.register_visitor(session, space, event, name=name, email=email,
-                                             locale=i18n.get_locale())
+                                             locale=i18n.get_locale(), ip=client_ip(request))
     except FabriqueError as exc:
         return await _public_detail(request, space, event, session, account, error=exc, form=form)
     return redirect(f"/p/{space.slug}/events/{event.id}", message=_(

@@ -9,6 +9,7 @@ in which the database serialised the registrations.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,6 +47,8 @@ from app.pricing import quote as pricing
 from app.pricing import service as charges
 from app.pricing.quote import PricedLine
 from app.space.models import Space
+
+log = logging.getLogger("fabrique.event")
 
 # What the audit page calls the actions logged here.
 audit_labels({
@@ -145,16 +148,23 @@ async def register_member(
 
 
 async def register_visitor(
-    session: AsyncSession, space: Space, event: Event, *, name: str, email: str, locale: str
+    session: AsyncSession, space: Space, event: Event, *, name: str, email: str, locale: str,
+    ip: str = "unknown",
 ) -> Registration | None:
     """A visitor's registration waits for the e-mailed link to be opened; it holds no seat until then.
 
     Returns None when the address is already registered: the visitor is told by e-mail, not on the
-    page, so the form does not reveal who registered.
+    page, so the form does not reveal who registered. Returns None too, writing nothing, when the
+    e-mail limit per recipient or per requesting address is reached (same answer: nothing revealed).
     """
+    from app.account import throttle
+
     event = await lock_event(session, event.id)
     now = clock.now()
     registration_open(event, now)
+    if not await throttle.allow_mail(session, throttle.mail_buckets("visitor", email, ip)):
+        log.info("visitor registration e-mail for event %s not sent: limit reached", event.id)
+        return None
     reg = (await session.exec(
         select(Registration).where(Registration.event_id == event.id, Registration.email == email)
     )).first()
