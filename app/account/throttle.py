@@ -34,6 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.account.models import LoginThrottle
 from app.config import get_settings
 from app.core import clock, security
+from app.core.dialect import insert_ignoring_conflict
 from app.core.errors import TooManyRequests
 
 DEVICE_COOKIE = "fabrique_device"
@@ -91,12 +92,8 @@ def _aware(value: datetime) -> datetime:
 
 
 async def _ensure_row(session: AsyncSession, key: str, now: datetime) -> None:
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    await session.exec(insert(LoginThrottle).values(key=key, failures=0, last_at=now)
-                       .on_conflict_do_nothing(index_elements=["key"]))
+    await session.exec(insert_ignoring_conflict(session, LoginThrottle, {"key": key, "failures": 0, "last_at": now},
+                                                on=["key"]))
 
 
 async def claim(session: AsyncSession, chosen: list[Bucket]) -> None:

@@ -44,9 +44,10 @@ from sqlalchemy import Column, Index, LargeBinary, Table, delete, func, or_, upd
 from sqlmodel import Field, SQLModel, select
 
 from app.core import clock
+from app.core.dialect import insert_ignoring_conflict
 
 if TYPE_CHECKING:
-    from sqlalchemy.dialects import postgresql, sqlite
+    pass
 
 log = logging.getLogger("fabrique.jobs")
 
@@ -170,14 +171,7 @@ async def enqueue_once(session: Any, key: str, name: str, *args: Any, **kwargs: 
     """
     row, job = _new_row(name, args, dict(kwargs), key=key)
     values = {c.name: getattr(row, c.name) for c in _T.columns}
-    dialect = session.bind.dialect.name
-    insert: Callable[[Table], postgresql.Insert | sqlite.Insert]
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(_T).values(**values).on_conflict_do_nothing(
-        index_elements=["key"]).returning(_T.c.id)
+    stmt = insert_ignoring_conflict(session, _T, values, on=["key"]).returning(_T.c.id)
     inserted = (await session.exec(stmt)).first() is not None
     if inserted:
         session.info.setdefault(BUFFER_KEY, []).append(job)
