@@ -82,14 +82,6 @@ async def create_account(
 
 # -- logging in --------------------------------------------------------------------------------------
 
-def _aware(value):  # aggregate functions come back as text on SQLite
-    from datetime import UTC, datetime
-
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 async def authenticate(email: str, password: str, *, ip: str, device_cookie: str | None = None) -> int:
     """Check credentials and return the account id; attempts are throttled (``app.account.throttle``).
 
@@ -202,7 +194,7 @@ def live_token(token_hash: Any, now: Any) -> tuple[Any, ...]:
 
 async def touch_token(session: AsyncSession, token: ApiToken, now: datetime) -> None:
     """Record the token's use, at most every five minutes (reads must not all turn into writes)."""
-    if token.last_used_at is None or now - _aware(token.last_used_at) > timedelta(minutes=5):
+    if token.last_used_at is None or now - clock.aware(token.last_used_at) > timedelta(minutes=5):
         stmt = update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now)
         if session.bind.dialect.name != "sqlite":
             await session.exec(stmt)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import col, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -87,10 +87,6 @@ def _lock_seconds(over: int) -> int:
     return min(MAX_LOCK_SECONDS, FIRST_LOCK_SECONDS * 2 ** min(over, 16))
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 async def _ensure_row(session: AsyncSession, key: str, now: datetime) -> None:
     await session.exec(insert_ignoring_conflict(session, LoginThrottle, {"key": key, "failures": 0, "last_at": now},
                                                 on=["key"]))
@@ -115,7 +111,7 @@ async def claim(session: AsyncSession, chosen: list[Bucket]) -> None:
         if result.rowcount != 1:
             locked_until = (await session.exec(
                 select(LoginThrottle.locked_until).where(row))).first()
-            seconds = max(1, int((_aware(locked_until) - now).total_seconds())) if locked_until else 60
+            seconds = max(1, int((clock.aware(locked_until) - now).total_seconds())) if locked_until else 60
             raise TooManyRequests(
                 params={"minutes": max(1, (seconds + 59) // 60)},
                 headers={"Retry-After": str(seconds)},

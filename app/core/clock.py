@@ -17,3 +17,11 @@ def freeze(at: datetime | None) -> None:
     if at is not None and at.tzinfo is None:
         raise ValueError("the clock only holds aware datetimes")
     _frozen = at.astimezone(UTC) if at is not None else None
+
+
+def aware(value: datetime | str) -> datetime:
+    """A stored instant as aware UTC: SQLite gives aggregates (``max``…) back as text, and a
+    timestamp read without its zone as naive UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
