@@ -24,7 +24,8 @@ class Charge(SpaceScoped, table=True):
     Written in the transaction that makes the booking or registration; never updated nor deleted
     (the ORM refuses it, and no foreign key cascades onto it). A cancellation writes the negated
     copy of each line with ``reverses_id`` pointing at it (unique: a line is reversed once).
-    The single input of invoicing. Zero-price lines are not stored.
+    The single input of invoicing. Zero-price lines are not stored, except units taken from a plan
+    or a pass (``PricedLine.is_kept``).
     """
 
     __tablename__ = "charge"
@@ -39,7 +40,7 @@ class Charge(SpaceScoped, table=True):
     # Accounting records outlive what they point at: no cascade from the space or the account.
     space_id: int = Field(foreign_key="space.id", index=True, ondelete="RESTRICT")
     account_id: int | None = Field(default=None, foreign_key="account.id", ondelete="RESTRICT")
-    source_type: str = Field(max_length=16)  # "booking", "registration"
+    source_type: str = Field(max_length=16)  # app.pricing.service.Source
     source_id: int
     item: str = Field(max_length=24)  # app.pricing.quote.Item
     label: str = Field(max_length=200)

@@ -22,7 +22,11 @@ from app.pricing.vat import Amounts, RateTotal, split, summarise
 class PriceKind(StrEnum):
     member = "member"
     public = "public"
-    # Later: allowance (a plan's included units), pass (a punch card's units).
+    plan = "plan"  # units included in a plan's allowance (app.membership): a line at 0
+    pass_ = "pass"  # units of a pass (carnet): a line at 0, the pass was paid when bought
+
+
+CREDIT_KINDS = frozenset({PriceKind.plan, PriceKind.pass_})
 
 
 class Item(StrEnum):
@@ -31,6 +35,10 @@ class Item(StrEnum):
     booking = "booking"
     registration = "registration"
     late_cancel_fee = "late_cancel_fee"
+    plan = "plan"  # a subscription's period (app.membership orders)
+    plan_change = "plan_change"  # a prorated change of plan mid-period (positive or negative)
+    pass_ = "pass"  # a pass (carnet, day pass) bought
+    adhesion = "adhesion"  # the association membership
 
 
 class PricingSettings(Protocol):
@@ -85,6 +93,12 @@ class PricedLine:
     @property
     def is_free(self) -> bool:
         return self.amounts.incl_cents == 0
+
+    @property
+    def is_kept(self) -> bool:
+        """Stored as a charge: anything with a price, and units taken from a plan or a pass (at 0,
+        so that an invoice and the member's history say what the booking used)."""
+        return not self.is_free or self.price_kind in CREDIT_KINDS
 
 
 def price_kind_for(is_member_of_space: bool) -> PriceKind:

@@ -21,6 +21,7 @@ from app.pricing.vat import Amounts
 class Source(StrEnum):
     booking = "booking"
     registration = "registration"
+    order = "order"  # app.membership: a plan period, a pass, an adhésion
 
 
 class AlreadyReversed(FabriqueError):
@@ -37,7 +38,7 @@ def _saved(source_id: int | None) -> int:
 
 def record(session: AsyncSession, lines: list[PricedLine], *, source: Source, source_id: int | None,
            account_id: int | None) -> list[Charge]:
-    """Add a charge per non-free line (written with the caller's next flush, in its transaction)."""
+    """Add a charge per kept line (``PricedLine.is_kept``; written with the caller's next flush, in its transaction)."""
     source_id = _saved(source_id)
     now = clock.now()
     space_id = require_scope(session)
@@ -47,7 +48,7 @@ def record(session: AsyncSession, lines: list[PricedLine], *, source: Source, so
                prices_include_vat=x.prices_include_vat, vat_rate_bp=x.vat_rate_bp, price_kind=x.price_kind,
                currency=x.currency, amount_excl_cents=x.amount_excl_cents, vat_cents=x.vat_cents,
                amount_incl_cents=x.amount_incl_cents, created_at=now)
-        for x in lines if not x.is_free
+        for x in lines if x.is_kept
     ]
     session.add_all(charges)
     return charges
