@@ -37,14 +37,17 @@ class Perm(StrEnum):
     calendar_manage = "calendar.manage"
     billing_view = "billing.view"          # see and export invoices and payments
     billing_manage = "billing.manage"      # issue invoices, record payments and refunds, billing settings
+    membership_view = "membership.view"    # see every member's plan, credits, adhésion, orders
+    membership_manage = "membership.manage"  # plans, passes, subscriptions, credits, join requests
 
 
 _MEMBER = {Perm.space_view, Perm.booking_create, Perm.event_propose, Perm.directory_view}
 _ANIMATOR = _MEMBER | {Perm.member_view, Perm.event_manage}
-_ACCOUNTANT = {Perm.space_view, Perm.directory_view, Perm.member_view, Perm.audit_view, Perm.billing_view}
+_ACCOUNTANT = {Perm.space_view, Perm.directory_view, Perm.member_view, Perm.audit_view, Perm.billing_view,
+               Perm.membership_view}
 _MANAGER = _ANIMATOR | {
     Perm.space_manage, Perm.member_manage, Perm.audit_view, Perm.resource_manage, Perm.booking_manage,
-    Perm.calendar_manage, Perm.billing_view, Perm.billing_manage,
+    Perm.calendar_manage, Perm.billing_view, Perm.billing_manage, Perm.membership_view, Perm.membership_manage,
 }
 _OWNER = _MANAGER | {Perm.owner_manage}
 

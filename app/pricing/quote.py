@@ -140,6 +140,15 @@ def registration_line(space: PricingSettings, event: PriceList, *, label: str,
                 unit_price_cents=price, vat_rate_bp=rate_of(space, event), price_kind=price_kind)
 
 
+def product_line(space: PricingSettings, *, item: Item, label: str, price_cents: int, vat_rate_bp: int | None,
+                 quantity: int = 1, unit: str = "unit") -> PricedLine:
+    """A thing sold at one price (a plan's period, a pass, an adhésion): ``vat_rate_bp`` ``None`` is
+    the space's default rate; a space exempt from VAT charges none (as ``rate_of``)."""
+    rate = 0 if not space.charges_vat else (space.default_vat_rate_bp if vat_rate_bp is None else vat_rate_bp)
+    return line(space, item=item, label=label, quantity=quantity, unit=unit, unit_price_cents=price_cents,
+                vat_rate_bp=rate, price_kind=PriceKind.member)
+
+
 def late_cancel_lines(booked: list[PricedLine]) -> list[PricedLine]:
     """The fee of a late cancellation under a "charge" policy: the booking's price, kept in full.
 
