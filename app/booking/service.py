@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
 from app.audit.service import audit_labels, log_action
-from app.booking import notify, repository, rules
+from app.booking import credits, notify, repository, rules
 from app.booking.errors import (
     BookingConflict,
     BookingNotActive,
@@ -40,6 +40,7 @@ from app.core import clock
 from app.core.errors import FabriqueError
 from app.core.i18n import _l
 from app.core.text import clean_text
+from app.membership import usage
 from app.pricing import quote as pricing
 from app.pricing import service as charges
 from app.pricing.models import Charge
@@ -83,7 +84,8 @@ class Quote:
     """What a booking would cost and under which terms, before it is made.
 
     ``lines`` are the priced lines of ``app.pricing`` for the price kind of the person the booking
-    is for; ``price_cents`` is what they pay (VAT included), the other kind's beside it.
+    is for, credits first (``credits``: what each bucket would give and have left; a line at 0 per
+    bucket); ``price_cents`` is what they pay (VAT included); the full member and public prices beside.
     """
 
     resource_id: int
@@ -98,24 +100,27 @@ class Quote:
     cancel_deadline: datetime
     late_cancel: str
     lines: tuple[PricedLine, ...] = ()
+    credits: tuple[usage.Take, ...] = ()
 
 
 def make_quote(
     space: Space, resource: Resource, starts_at: datetime, ends_at: datetime, cal: rules.SpaceCalendar,
-    *, price_kind: PriceKind = PriceKind.member,
+    *, price_kind: PriceKind = PriceKind.member, choice: usage.Choice | None = None,
 ) -> Quote:
+    """Price a booking: ``choice`` says what credits pay (``app.booking.credits``); none: all priced."""
     units = rules.units_for(starts_at, ends_at, unit=resource.unit, cal=cal)
     by_kind = {kind: pricing.booking_line(space, resource, label=resource.name, unit=resource.unit, units=units,
-                                          price_kind=kind) for kind in PriceKind}
-    chosen = by_kind[price_kind]
+                                          price_kind=kind) for kind in (PriceKind.member, PriceKind.public)}
+    choice = choice or credits.priced_only(units)
+    lines = credits.lines_for(space, resource, units, choice, price_kind)
     return Quote(
         resource_id=resource.id or 0, starts_at=starts_at, ends_at=ends_at,
-        price_cents=chosen.amount_incl_cents, price_kind=chosen.price_kind,
+        price_cents=pricing.total_incl(list(lines)), price_kind=credits.kind_paid(choice, price_kind),
         member_price_cents=by_kind[PriceKind.member].amount_incl_cents,
         public_price_cents=by_kind[PriceKind.public].amount_incl_cents, currency=space.currency,
-        vat_rate_bp=chosen.vat_rate_bp,
+        vat_rate_bp=pricing.rate_of(space, resource),
         cancel_deadline=starts_at - timedelta(hours=resource.cancel_deadline_hours),
-        late_cancel=resource.late_cancel, lines=(chosen,),
+        late_cancel=resource.late_cancel, lines=lines, credits=choice.takes,
     )
 
 
@@ -269,7 +274,9 @@ async def quote(
     starts_at: datetime, ends_at: datetime, is_staff: bool = False, exclude_id: int | None = None,
     price_kind: PriceKind | None = None,
 ) -> Quote:
-    """Check a booking without making it (conflicts included) and price it."""
+    """Check a booking without making it (conflicts included) and price it, with the credits it
+    would use (read only: nothing is debited before the booking is made). A given ``price_kind``
+    (a guest's public price) uses no credits."""
     now = clock.now()
     starts_at, ends_at, cal = await _check(session, space, resource, member, starts_at, ends_at,
                                            is_staff=is_staff, now=now)
@@ -278,7 +285,11 @@ async def quote(
     window = full_window(starts_at, until, held, resource.capacity)
     if window is not None:
         raise BookingConflict(starts_at=window[0], ends_at=window[1])
-    return make_quote(space, resource, starts_at, ends_at, cal, price_kind=price_kind or kind_of(member))
+    units = rules.units_for(starts_at, ends_at, unit=resource.unit, cal=cal)
+    choice = await credits.preview(session, account_id=member.account_id, use_credits=price_kind is None,
+                                   need=credits.need_of(space, resource, starts_at, units))
+    return make_quote(space, resource, starts_at, ends_at, cal, price_kind=price_kind or kind_of(member),
+                      choice=choice)
 
 
 async def book(
@@ -305,14 +316,21 @@ async def book(
     other rule does, for the member the booking is for. Raises a booking error, never half-writes.
     ``guard_alone=True`` saves a query when the caller's transaction ends with any error it
     raises (see ``_guard``): after a conflict the session must only be rolled back.
-    The price is the member's (``price_kind`` lets staff charge a guest the public price); its
-    lines are stored as charges in the same transaction (appended to ``charges_out`` if given:
-    the API answers with them without reading them back).
+    The member's credits pay first, then the member's price (``price_kind`` lets staff charge a
+    guest the public price, and uses no credits): the buckets are locked, debited and the lines
+    stored as charges in the same transaction (appended to ``charges_out`` if given: the API
+    answers with them without reading them back). ``CreditsRunOut`` when the credits no longer
+    cover it and the space refuses such bookings.
     """
     now = clock.now()
     starts_at, ends_at, cal = await _check(session, space, resource, member, starts_at, ends_at,
                                            is_staff=is_staff, now=now)
-    price = make_quote(space, resource, starts_at, ends_at, cal, price_kind=price_kind or kind_of(member))
+    units = rules.units_for(starts_at, ends_at, unit=resource.unit, cal=cal)
+    locked = await credits.lock(session, account_id=account.id, use_credits=price_kind is None,
+                                need=credits.need_of(space, resource, starts_at, units))
+    choice = await credits.choose(session, locked, refuse_when_out=True)
+    price = make_quote(space, resource, starts_at, ends_at, cal, price_kind=price_kind or kind_of(member),
+                       choice=choice)
     on_behalf = actor.id != account.id
     booking = Booking(
         resource_id=resource.id, account_id=account.id, booked_by_id=actor.id, series_id=series_id,
@@ -322,6 +340,7 @@ async def book(
         currency=price.currency, vat_rate_bp=price.vat_rate_bp, created_at=now, updated_at=now,
     )
     await _guard(session, space, resource, booking, guard_alone=guard_alone)
+    credits.debit(session, choice, locked, booking, actor_id=actor.id)
     written = charges.record(session, list(price.lines), source=charges.Source.booking,
                              source_id=booking.id, account_id=account.id)
     if charges_out is not None:
@@ -402,7 +421,8 @@ async def cancel_booking(
 ) -> Booking:
     """Cancel a booking. Members are held to the resource's deadline (refused, or the booking is
     marked ``late_cancel_charged`` under a "charge" policy); staff may cancel any booking that has
-    not ended, and the member is told their reason."""
+    not ended, and the member is told their reason. The credits it used are refunded, except
+    after a late cancellation charged, unless the space returns them then too."""
     # Locked and read again: of two cancellations racing, the second sees the first's outcome
     # (and its charges reversed) instead of cancelling and reversing again.
     await session.refresh(booking, with_for_update=True)
@@ -422,6 +442,8 @@ async def cancel_booking(
     if booking.late_cancel_charged:
         charges.record(session, pricing.late_cancel_lines([charges.line_of(c) for c in charged]),
                        source=charges.Source.booking, source_id=booking.id, account_id=booking.account_id)
+    if not (booking.late_cancel_charged and await credits.late_cancel_keeps_credits(session)):
+        await credits.refund_booking(session, booking, actor_id=actor.id, reason=booking.cancel_reason)
     log_action(session, "booking.cancelled", space_id=space.id, actor_id=actor.id, obj=booking,
                resource_id=resource.id, reason=booking.cancel_reason, late=booking.late_cancel_charged,
                by_staff=as_staff and actor.id != booking.account_id)
@@ -449,7 +471,8 @@ async def move_booking(
     """Staff move a booking to another time and/or resource; the member is told, with the reason.
 
     The new slot passes the rules for the member the booking is for (horizon excepted) and the
-    same database guard; the price is recomputed for the new slot.
+    same database guard; the price is recomputed for the new slot: the credits used are refunded
+    and taken again for it (the member's own units are available to the new slot).
     """
     # Locked and read again, as cancel_booking does: a move racing a cancellation (or another move)
     # sees its outcome instead of moving a cancelled booking or losing its sequence increment.
@@ -468,14 +491,18 @@ async def move_booking(
     else:
         starts_at, ends_at, cal = await _check(session, space, target, member, starts_at, ends_at,
                                                is_staff=True, now=now)
+    if booking.source != BookingSource.event:
+        # Locked before the booking changes in the session (the guard checks it first), written after.
+        base = credits.base_kind(booking)
+        units = rules.units_for(starts_at, ends_at, unit=target.unit, cal=cal)
+        given_back = await usage.debits_of(session, booking.id)
+        locked = await credits.lock(session, account_id=booking.account_id, use_credits=base == PriceKind.member,
+                                    need=credits.need_of(space, target, starts_at, units), give_back=given_back)
     before = (booking.resource_id, booking.starts_at, booking.ends_at)
     booking.resource_id = target.id  # type: ignore[assignment]
     booking.starts_at, booking.ends_at = starts_at, ends_at
     booking.blocked_until = held_until(target, ends_at)
     booking.exclusive = target.capacity == 1
-    if booking.source != BookingSource.event:
-        price = make_quote(space, target, starts_at, ends_at, cal, price_kind=PriceKind(booking.price_kind))
-        booking.price_cents, booking.vat_rate_bp = price.price_cents, price.vat_rate_bp
     booking.updated_at = now
     booking.sequence += 1
     try:
@@ -486,10 +513,16 @@ async def move_booking(
             await session.refresh(booking)
         raise
     if booking.source != BookingSource.event:
-        # The old slot's charges are reversed and the new slot's written: charges are never edited.
+        # The old slot's credits and charges are given back and the new slot's taken: never edited.
+        choice = await credits.choose(session, locked, refuse_when_out=False, give_back=given_back,
+                                      actor_id=actor.id, reason=clean_text(reason, 300))
+        price = make_quote(space, target, starts_at, ends_at, cal, price_kind=base, choice=choice)
+        booking.price_cents, booking.vat_rate_bp = price.price_cents, price.vat_rate_bp
+        booking.price_kind = price.price_kind
         await charges.reverse(session, source=charges.Source.booking, source_id=booking.id)
         charges.record(session, list(price.lines), source=charges.Source.booking, source_id=booking.id,
                        account_id=booking.account_id)
+        credits.debit(session, choice, locked, booking, actor_id=actor.id, reason=clean_text(reason, 300))
     log_action(session, "booking.moved", space_id=space.id, actor_id=actor.id, obj=booking,
                from_resource_id=before[0], from_starts_at=before[1].isoformat(), to_resource_id=target.id,
                to_starts_at=starts_at.isoformat(), reason=clean_text(reason, 500))
