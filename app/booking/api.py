@@ -6,11 +6,11 @@ from datetime import date, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Header, Query, status
+from fastapi import Depends, Header, Query, status
 from fastapi.responses import JSONResponse, Response
 
 from app.booking import availability as avail
-from app.booking import hours, repository, service
+from app.booking import credits, hours, repository, service
 from app.booking.deps import BookingCreate as BookingCreateCtx
 from app.booking.deps import BookingManage, ValidBooking, ValidClosure, beneficiary
 from app.booking.errors import NotForOthers
@@ -23,6 +23,8 @@ from app.booking.schemas import (
     BookingRead,
     ClosureCreate,
     ClosureRead,
+    CreditOverride,
+    CreditUseRead,
     DayHours,
     HoursRead,
     HoursUpdate,
@@ -37,6 +39,7 @@ from app.booking.schemas import (
 )
 from app.booking.snapshot import snapshot_of
 from app.core import clock, idempotency
+from app.core.permissions import Perm
 from app.core.schemas import MAX_ID
 from app.core.web import SessionDep, api_router
 from app.pricing import service as pricing
@@ -44,7 +47,7 @@ from app.pricing.models import Charge
 from app.pricing.quote import PriceKind
 from app.pricing.schemas import PricedLineRead
 from app.resource.service import get_resource
-from app.space.deps import ResourceManage, SpaceView
+from app.space.deps import ResourceManage, SpaceContext, SpaceView, space_access
 
 router = api_router(prefix="/api/v1/spaces/{slug}", tags=["bookings"])
 
@@ -53,6 +56,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "booking_conflict: the slot is taken (body carries the conflicting interval)"},
     422: {"description": "A booking rule failed: the code says which (in_the_past, outside_opening_hours...)"},
 }
+MembershipManage = Annotated[SpaceContext, Depends(space_access(Perm.membership_manage))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 
 
@@ -133,8 +137,8 @@ async def quote_booking(payload: QuoteRequest, ctx: BookingCreateCtx, session: S
     q = await service.quote(session, space=ctx.space, resource=resource, member=member,
                             starts_at=payload.starts_at, ends_at=payload.ends_at, is_staff=ctx.is_staff,
                             price_kind=_price_kind(ctx, payload.guest))
-    return QuoteRead(**{k: v for k, v in q.__dict__.items() if k != "lines"},
-                     lines=[PricedLineRead.of(x) for x in q.lines])
+    return QuoteRead(**{k: v for k, v in q.__dict__.items() if k not in ("lines", "credits")},
+                     lines=[PricedLineRead.of(x) for x in q.lines], credits=[CreditUseRead.of(t) for t in q.credits])
 
 
 @router.post("/bookings", status_code=status.HTTP_201_CREATED, response_model=BookingRead, responses=ERRORS)
@@ -185,6 +189,18 @@ async def move_booking(booking: ValidBooking, payload: BookingMove, ctx: Booking
     await service.move_booking(session, space=ctx.space, booking=booking, resource=resource, new_resource=target,
                                starts_at=payload.starts_at, ends_at=payload.ends_at, actor=ctx.account,
                                reason=payload.reason)
+    return (await _reads(session, [booking], names=True, charges=True))[0]
+
+
+@router.post("/bookings/{booking_id:int}/credits", response_model=BookingRead, responses=ERRORS)
+async def override_credits(booking: ValidBooking, payload: CreditOverride, ctx: MembershipManage,
+                           session: SessionDep) -> BookingRead:
+    """Staff set what a booking uses, with a reason kept in the audit log: ``"price"`` gives its
+    credits back and prices it, ``"credits"`` gives them back and takes the member's credits again
+    (after a grant, say). The charges are reversed and written again."""
+    resource = await get_resource(session, booking.resource_id)
+    await credits.override(session, space=ctx.space, resource=resource, booking=booking, actor=ctx.account,
+                           use_credits=payload.use == "credits", reason=payload.reason)
     return (await _reads(session, [booking], names=True, charges=True))[0]
 
 

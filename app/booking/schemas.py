@@ -40,6 +40,30 @@ class QuoteRequest(Strict):
     guest: bool = Field(default=False, strict=True, description=GUEST_HELP)
 
 
+class CreditUseRead(BaseModel):
+    """Units a booking takes (or would take) from one of the member's buckets."""
+
+    bucket_id: int
+    source: str = Field(description="allowance, pass or grant")
+    label: str
+    booking_units: int = Field(description="units of the booking this bucket pays for")
+    credits: int = Field(description="units taken from the bucket (a pass converts by its rate; 0 when unlimited)")
+    left_before: int | None = Field(description="null when unlimited")
+    left_after: int | None = Field(description="what is left after this booking (null when unlimited)")
+
+    @classmethod
+    def of(cls, t: Any) -> CreditUseRead:
+        return cls(bucket_id=t.bucket_id, source=t.source, label=t.label, booking_units=t.booking_units,
+                   credits=t.credits, left_before=t.left_before, left_after=t.left_after)
+
+
+class CreditOverride(Strict):
+    use: Literal["credits", "price"] = Field(
+        description='"price": give the credits back and price the booking; "credits": give them back and '
+                    "take the member's credits again as a new booking would")
+    reason: SingleLine = Field(min_length=1, max_length=300, description="kept in the audit log")
+
+
 class QuoteRead(BaseModel):
     resource_id: int
     starts_at: datetime
@@ -53,6 +77,10 @@ class QuoteRead(BaseModel):
     cancel_deadline: datetime
     late_cancel: str
     lines: list[PricedLineRead] = Field(default_factory=list, description="the priced lines charged if booked")
+    credits: list[CreditUseRead] = Field(
+        default_factory=list, description="what the member's credits would pay, bucket by bucket, and what would "
+                                          "be left (allowances first, the soonest expiring first, then passes); "
+                                          "nothing is debited before the booking is made")
 
 
 class BookingCancel(Strict):

@@ -20,9 +20,15 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.audit.service import audit_labels, log_action
 from app.core import clock
+from app.core.errors import NotFound
+from app.core.i18n import _l
 from app.core.tenancy import require_scope
+from app.membership.errors import BucketClosed, BucketUnlimited, CreditsBelowZero
 from app.membership.models import BucketSource, CreditBucket, CreditEntry, EntryKind
+
+audit_labels({"credits.granted": _l("Credits granted"), "credits.adjusted": _l("Credits adjusted")})
 
 
 @dataclass(frozen=True)
@@ -118,3 +124,61 @@ async def expire(session: AsyncSession, bucket: CreditBucket, *, at: datetime | 
     locked.expired_at = at or clock.now()
     session.add(locked)
     return max(left, 0) if not locked.unlimited else 0
+
+
+# -- staff: grants and adjustments, and what a member's ledger shows -----------------------------
+
+
+async def grant(session: AsyncSession, *, account_id: int, quantity: int | None, unit: str, resource_kinds: str,
+                valid_from: datetime, valid_until: datetime, weekdays_only: bool, label: str, reason: str,
+                actor_id: int | None) -> CreditBucket:
+    """Units granted by staff (``BucketSource.grant``): used like an allowance of ``unit`` on the
+    listed kinds, from ``valid_from`` to ``valid_until``. Logged with its reason."""
+    bucket = await open_bucket(session, account_id=account_id, source=BucketSource.grant, label=label,
+                               quantity=quantity, valid_from=valid_from, valid_until=valid_until,
+                               resource_kinds=resource_kinds, unit=unit, weekdays_only=weekdays_only,
+                               actor_id=actor_id, reason=reason)
+    log_action(session, "credits.granted", space_id=bucket.space_id, actor_id=actor_id, obj=bucket,
+               account_id=account_id, quantity=quantity, unit=unit, resource_kinds=resource_kinds,
+               valid_until=valid_until.isoformat(), reason=reason)
+    return bucket
+
+
+async def adjust(session: AsyncSession, bucket: CreditBucket, quantity: int, *, reason: str,
+                 actor_id: int | None) -> CreditEntry:
+    """Add or take units (signed) with a reason. Decided under the bucket's lock: never below zero,
+    never on an expired or unlimited bucket."""
+    (locked,) = await lock(session, [bucket.id] if bucket.id is not None else [])
+    if locked.unlimited:
+        raise BucketUnlimited()
+    if locked.expired_at is not None or locked.valid_until <= clock.now():
+        raise BucketClosed()
+    left = (await sums(session, [locked.id]))[locked.id] if locked.id is not None else 0
+    if left + quantity < 0:
+        raise CreditsBelowZero(params={"left": left})
+    entry = add_entry(session, locked, EntryKind.adjust, quantity, actor_id=actor_id, reason=reason)
+    log_action(session, "credits.adjusted", space_id=locked.space_id, actor_id=actor_id, obj=locked,
+               account_id=locked.account_id, quantity=quantity, left_before=left, reason=reason)
+    await session.flush()
+    return entry
+
+
+async def entries(session: AsyncSession, account_id: int, *, limit: int, offset: int
+                  ) -> tuple[list[tuple[CreditEntry, CreditBucket]], int]:
+    """A member's ledger, newest first, each entry with its bucket; and how many there are."""
+    rows = await session.exec(
+        select(CreditEntry, CreditBucket).join(CreditBucket, col(CreditBucket.id) == CreditEntry.bucket_id)
+        .where(CreditEntry.account_id == account_id)
+        .order_by(col(CreditEntry.created_at).desc(), col(CreditEntry.id).desc()).limit(limit).offset(offset))
+    total = (await session.exec(select(func.count()).select_from(CreditEntry)
+                                .where(CreditEntry.account_id == account_id))).one()
+    return [(e, b) for e, b in rows.all()], int(total)
+
+
+async def bucket_of(session: AsyncSession, account_id: int, bucket_id: int) -> CreditBucket:
+    """One of the member's buckets in the space (scoped), or a 404."""
+    bucket = (await session.exec(select(CreditBucket).where(CreditBucket.id == bucket_id,
+                                                            CreditBucket.account_id == account_id))).first()
+    if bucket is None:
+        raise NotFound()
+    return bucket
