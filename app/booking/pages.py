@@ -24,6 +24,7 @@ from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l, format_day
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
+from app.membership import ledger
 from app.pricing import service as pricing
 from app.pricing.quote import PriceKind
 from app.resource.models import Resource
@@ -230,6 +231,7 @@ async def my_bookings(request: Request, ctx: BookingCreate, session: SessionDep)
         "upcoming": upcoming, "past": past, "resources": resources,
         "charges": await pricing.charges_of(session, pricing.Source.booking, [b.id for b in upcoming]),
         "cancel_state": {b.id: _cancel_state(b, resources[b.resource_id]) for b in upcoming},
+        "balances": await ledger.balances(session, ctx.account.id, include_spent=True),
     })
 
 
