@@ -607,8 +607,15 @@ async def plan_series(
                                                BookingConflict(starts_at=window[0], ends_at=window[1]).translated_message(),
                                                conflict=window))
             continue
-        price = make_quote(space, resource, start, end, cal, price_kind=price_kind or kind_of(member))
-        plan.occurrences.append(Occurrence(start, end, "free", price_cents=price.price_cents))
+        plan.occurrences.append(Occurrence(start, end, "free"))
+    # Priced in order, each taking the member's credits the previous ones left (as booking them will).
+    units = [rules.units_for(o.starts_at, o.ends_at, unit=resource.unit, cal=cal) for o in plan.free]
+    needs = [credits.need_of(space, resource, o.starts_at, n) for o, n in zip(plan.free, units, strict=True)]
+    choices = (await usage.preview_many(session, account_id=member.account_id, needs=needs) if price_kind is None
+               else [credits.priced_only(n) for n in units])
+    for o, choice in zip(plan.free, choices, strict=True):
+        o.price_cents = make_quote(space, resource, o.starts_at, o.ends_at, cal, price_kind=price_kind or kind_of(member),
+                                   choice=choice).price_cents
     return plan
 
 

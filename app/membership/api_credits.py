@@ -113,6 +113,12 @@ class AdjustmentCreate(Strict):
     reason: Reason
 
 
+def _me(ctx: SpaceContext) -> int:
+    if ctx.account.id is None:  # pragma: no cover - a logged-in account is saved
+        raise NotFound()
+    return ctx.account.id
+
+
 async def _member_account(session, account_id: int) -> int:
     """A member of this space (any role), by account id; anyone else is a 404."""
     if await spaces.membership(session, account_id) is None:
@@ -136,13 +142,13 @@ Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 @router.get("/me/balances", response_model=list[BalanceRead], responses=ERRORS)
 async def my_balances(ctx: SpaceView, session: SessionDep) -> list[BalanceRead]:
     """My credits valid now — allowances, passes, grants — with what is left (used-up ones too)."""
-    return await _balances(session, ctx.account.id)
+    return await _balances(session, _me(ctx))
 
 
 @router.get("/me/ledger", response_model=LedgerPage, responses=ERRORS)
 async def my_ledger(ctx: SpaceView, session: SessionDep, limit: Limit = 50, offset: Offset = 0) -> LedgerPage:
     """Every movement of my credits, newest first."""
-    return await _ledger(session, ctx.account.id, limit, offset)
+    return await _ledger(session, _me(ctx), limit, offset)
 
 
 @router.get("/members/{account_id}/balances", response_model=list[BalanceRead], responses=ERRORS)

@@ -148,6 +148,28 @@ async def candidates(session: AsyncSession, account_id: int, at: datetime) -> li
     return list(rows.all())
 
 
+async def preview_many(session: AsyncSession, *, account_id: int, needs: Sequence[Need]) -> list[Choice]:
+    """What each of several bookings (a weekly series, in order) would use, read only: the
+    occurrences take from the balances one after the other, as booking them will."""
+    if not needs:
+        return []
+    first, last = min(n.starts_at for n in needs), max(n.starts_at for n in needs)
+    found = list((await session.exec(select(CreditBucket).where(
+        CreditBucket.account_id == account_id, col(CreditBucket.valid_from) <= last,
+        col(CreditBucket.valid_until) > first, col(CreditBucket.expired_at).is_(None)))).all())
+    if not found:
+        return [Choice(priced_units=n.units) for n in needs]
+    rates = await rates_of(session, found)
+    left = dict(await ledger.sums(session, [b.id for b in found if b.id is not None]))
+    out = []
+    for need in needs:
+        choice = choose(need, found, left, rates)
+        for t in choice.takes:
+            left[t.bucket_id] -= t.credits
+        out.append(choice)
+    return out
+
+
 async def rates_of(session: AsyncSession, buckets: Iterable[CreditBucket]) -> dict[int, dict[tuple[str, str], int]]:
     products = sorted({b.pass_product_id for b in buckets if b.pass_product_id is not None})
     if not products:

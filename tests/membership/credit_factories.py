@@ -9,7 +9,14 @@ from sqlmodel import col, select
 
 from app.core import clock, db
 from app.membership import ledger
-from app.membership.models import BucketSource, CreditBucket, CreditEntry, MembershipSettings, PassProduct, PassRate
+from app.membership.models import (
+    BucketSource,
+    CreditBucket,
+    CreditEntry,
+    MembershipSettings,
+    PassProduct,
+    PassRate,
+)
 
 
 async def open_allowance(space, account, *, quantity: int | None, unit: str = "hour", kinds: str = "",

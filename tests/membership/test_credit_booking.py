@@ -11,7 +11,17 @@ from sqlmodel import select
 from app.audit.models import AuditEntry
 from app.core import db
 from app.membership.models import BucketSource
-from tests.booking.factories import TODAY, TOMORROW, create_desk, create_room, every_day, freeze, iso, paris, url
+from tests.booking.factories import (
+    TODAY,
+    TOMORROW,
+    create_desk,
+    create_room,
+    every_day,
+    freeze,
+    iso,
+    paris,
+    url,
+)
 from tests.membership.credit_factories import entries, expire, left, open_allowance, open_pass, set_settings
 
 SATURDAY = TODAY + timedelta(days=5)
@@ -262,3 +272,13 @@ async def test_a_grant_by_staff_is_used_like_an_allowance_before_a_pass(world, a
     r = await _book(api, world, room, start=9, end=11)
     assert _lines(r.json()) == [("plan", 1, 0), ("pass", 1, 0)]
     assert (await left(world.a.space, granted), await left(world.a.space, carnet)) == (0, 1)
+
+
+async def test_the_weekly_series_preview_prices_each_date_with_the_credits_left_by_the_previous(world, api):
+    room = await create_room(world.a.space)
+    bucket = await open_allowance(world.a.space, world.a.member, quantity=3, valid_until=paris(TODAY, 8) + timedelta(days=40))
+    r = await api(world.a.tokens["member"]).post(url(world, "booking-series/preview"), json={
+        "resource_id": room.id, "starts_at": iso(TOMORROW, 9), "ends_at": iso(TOMORROW, 11), "count": 3})
+    assert r.status_code == 200, r.text
+    assert [o["price_cents"] for o in r.json()["occurrences"]] == [0, 1500, 3000]
+    assert await left(world.a.space, bucket) == 3
