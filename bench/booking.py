@@ -12,6 +12,12 @@ process and prints, from the same run:
 
 The last line is ``create_vs_insert=R1 availability_vs_select=R2`` (ratios of req/s).
 Targets: R1 >= 0.70 with p99 <= 1.5x the insert's; R2 >= 0.50. See docs/performance.md.
+
+``--only credits`` (its own database, ``fabrique_bench_credits``): the create-booking figure for
+members who have a plan allowance and a pass (the buckets locked, summed and debited in the
+booking's transaction, ``docs/credits.md``) beside the same figure for members without credits,
+same run, same server; the plain figure is taken before and after and averaged. Last line:
+``booking_with_credits_vs_plain=R`` (ratio of req/s; target >= 0.90, i.e. within 10 %).
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from bench._server import Server
 
 DB_NAME = "fabrique_bench"
 REDIS_URL = "redis://127.0.0.1:6379/6"
+CREDITS_DB_NAME, CREDITS_REDIS_URL = "fabrique_bench_credits", "redis://127.0.0.1:6379/11"
 TARGET_CREATE, TARGET_CREATE_P99, TARGET_AVAILABILITY = 0.70, 1.5, 0.50
+TARGET_CREDITS = 0.90
 MIN_RESPONSES = 100  # fewer in a window is not a rate: the window grows (up to --max-seconds)
 
 
@@ -230,8 +238,12 @@ def main() -> int:
     parser.add_argument("--pg", default="postgres@127.0.0.1:5432", help="user@host:port of PostgreSQL")
     parser.add_argument("--no-redis", action="store_true", help="in-process jobs instead of arq on Redis")
     parser.add_argument("--other-spaces", type=int, default=999)
-    parser.add_argument("--only", choices=["create", "availability"], help="run one comparison only")
+    parser.add_argument("--only", choices=["create", "availability", "credits"],
+                        help="run one comparison only (credits: bookings using credits vs plain, its own database)")
     args = parser.parse_args()
+    global DB_NAME, REDIS_URL
+    if args.only == "credits":
+        DB_NAME, REDIS_URL = CREDITS_DB_NAME, CREDITS_REDIS_URL
 
     # `timeout` or kill: stop the server on the way out, like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -254,7 +266,102 @@ def main() -> int:
         env["FABRIQUE_REDIS_URL"] = REDIS_URL
     os.environ.update({k: v for k, v in env.items() if k != "FABRIQUE_REDIS_URL"})
     started = time.monotonic()
+    if args.only == "credits":
+        return asyncio.run(run_credits(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started))
     return asyncio.run(run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started))
+
+
+async def seed_credits(conn: asyncpg.Connection, big: _seed.BigSpace, account_ids: list[int]) -> None:
+    """Each of ``account_ids`` gets this month's plan allowance (hours of any kind, enough for the
+    whole load: every booking takes from it) and a 10-unit pass valid six months with a rate for
+    meeting rooms and hot desks: both buckets are locked and summed by each booking, one debited."""
+    async with conn.transaction():
+        product = await conn.fetchval(
+            "INSERT INTO pass_product (space_id, name, description, units, valid_months, price_cents, public, "
+            "position, created_at, updated_at) VALUES ($1, 'Carnet 10 heures', '', 10, 6, 12000, true, 0, now(), "
+            "now()) RETURNING id", big.space_id)
+        await conn.execute(
+            "INSERT INTO pass_rate (space_id, pass_product_id, resource_kind, unit, units_per) VALUES "
+            "($1, $2, 'meeting_room', 'hour', 1), ($1, $2, 'hot_desk', 'hour', 1)", big.space_id, product)
+        for source, label, quantity, pass_id in (("allowance", "Formule Résident", 100_000, None),
+                                                 ("pass", "Carnet 10 heures", 10, product)):
+            ids = [r["id"] for r in await conn.fetch(
+                "INSERT INTO credit_bucket (space_id, account_id, source, label, pass_product_id, resource_kinds, "
+                "unit, unlimited, weekdays_only, valid_from, valid_until, rollovers_left, created_at) "
+                "SELECT $1, a, $2, $3, $4, '', CASE WHEN $4::int IS NULL THEN 'hour' ELSE '' END, false, false, "
+                "now() - interval '1 day', now() + interval '90 days', 0, now() FROM unnest($5::int[]) a "
+                "RETURNING id", big.space_id, source, label, pass_id, account_ids)]
+            await conn.execute(
+                "INSERT INTO credit_entry (space_id, account_id, bucket_id, kind, quantity, reason, created_at) "
+                "SELECT $1, b.account_id, b.id, 'grant', $2, '', now() FROM credit_bucket b WHERE b.id = ANY($3::int[])",
+                big.space_id, quantity, ids)
+
+
+async def run_credits(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started) -> int:
+    """Create-booking with credits vs plain: half the members have credits, the other half none."""
+    load_before = os.getloadavg()[0]
+    log(f"database {DB_NAME}: drop, create, migrate (load average {load_before:.1f})")
+    await _seed.recreate_database(admin_dsn, DB_NAME)
+    _seed.migrate(sa_url)
+    conn = await asyncpg.connect(bench_dsn)
+    big = await _seed.seed_big_space(conn)
+    half = len(big.member_account_ids) // 2
+    await seed_credits(conn, big, big.member_account_ids[:half])
+    slots = await _seed.create_slots(conn, big)
+    await _seed.vacuum(conn)
+    log(f"big space: {big.bookings:,} bookings; {half} members with an allowance and a pass, {half} without")
+    booking_path = f"/api/v1/spaces/{big.slug}/bookings"
+    with_credits, plain = big.tokens[:half], big.tokens[half:]
+
+    def rows(chunk: list, tokens: list[str]) -> list[tuple[str, str, str]]:
+        return [(booking_path, json.dumps({
+            "resource_id": rid, "starts_at": s.isoformat().replace("+00:00", "Z"),
+            "ends_at": (s + timedelta(minutes=30)).isoformat().replace("+00:00", "Z")}, separators=(",", ":")),
+            tokens[i % len(tokens)]) for i, (rid, s) in enumerate(chunk)]
+
+    n = len(slots) // 6  # six disjoint sets: a warm-up and a load for each of the three runs
+    files = {name: _load.write_requests(work / f"{name}.data.lua", rows(slots[i * n:(i + 1) * n], toks))
+             for i, (name, toks) in enumerate([("plain_warm", plain), ("plain", plain), ("credits_warm", with_credits),
+                                               ("credits", with_credits), ("plain2_warm", plain), ("plain2", plain)])}
+    server = Server(env, workers=2, log_path=work / "server.log")
+    server.start()
+    results: dict[str, LoadResult] = {}
+    try:
+        for name in ("plain", "credits", "plain2"):
+            if args.warmup > 0:
+                _load.run_wrk(f"{name}-warmup", server.base, files[f"{name}_warm"], method="POST", ok_status=201,
+                              seconds=args.warmup, connections=args.connections, wrap=False, workdir=work,
+                              timeout_s=max(10, int(args.max_seconds)))
+                drain(server.base)
+            r = _load.run_wrk(name, server.base, files[name], method="POST", ok_status=201, seconds=args.seconds,
+                              connections=args.connections, wrap=False, workdir=work,
+                              timeout_s=max(10, int(args.seconds)))
+            drain(server.base)
+            log(f"{name}: {r.rps:.0f} req/s ok, p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, {r.errors} errors")
+            results[name] = r
+        used = await conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE kind = 'debit') AS debits, "
+            "(SELECT count(*) FROM charge WHERE price_kind = 'plan') AS plan_lines FROM credit_entry")
+    finally:
+        server.stop()
+        await conn.close()
+        if use_redis:
+            flush_redis(REDIS_URL)
+    p1, cr, p2 = results["plain"], results["credits"], results["plain2"]
+    base = (p1.rps + p2.rps) / 2
+    ratio = cr.rps / base if base else 0.0
+    print()
+    print(f"Fabrique bookings with credits — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs; "
+          f"load average before {load_before:.1f}, after {os.getloadavg()[0]:.1f}")
+    print(f"  {'endpoint':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ok':>8} {'s':>6}  errors")
+    print(fmt_row("POST bookings, members without credits", p1))
+    print(fmt_row("POST bookings, allowance + pass (debited)", cr))
+    print(fmt_row("POST bookings, without credits, again after", p2))
+    print(f"    {used['debits']:,} debits written, {used['plan_lines']:,} plan lines charged at 0")
+    print(f"    with credits / plain (mean of the two): {ratio:.2f} of the req/s (target >= {TARGET_CREDITS:.2f}) -> "
+          f"{'MET' if ratio >= TARGET_CREDITS else 'NOT MET'}; total {time.monotonic() - started:.0f} s")
+    print(f"booking_with_credits_vs_plain={ratio:.2f}")
+    return 0
 
 
 async def run(args, env, admin_dsn, bench_dsn, sa_url, use_redis, work, started) -> int:  # noqa: C901, PLR0915
