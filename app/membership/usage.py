@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -140,12 +141,26 @@ def choose(need: Need, buckets: Sequence[CreditBucket], left: Mapping[int, int],
 # -- reads and writes ---------------------------------------------------------------------------
 
 
-async def candidates(session: AsyncSession, account_id: int, at: datetime) -> list[CreditBucket]:
-    """The member's buckets open at ``at`` (one indexed query; the pure rules filter further)."""
-    rows = await session.exec(select(CreditBucket).where(
-        CreditBucket.account_id == account_id, col(CreditBucket.valid_from) <= at,
-        col(CreditBucket.valid_until) > at, col(CreditBucket.expired_at).is_(None)))
-    return list(rows.all())
+async def candidates(session: AsyncSession, account_id: int, need: Need, *,
+                     lock: bool = False) -> tuple[list[CreditBucket], Rates]:
+    """The member's buckets open at the booking's start, each pass with its rate for the booking's
+    kind and unit, in one indexed query (the pure rules filter further). ``lock``: ``FOR UPDATE``
+    of those buckets, in id order, read again (a debit or an expiry committed meanwhile is seen)."""
+    stmt = (select(CreditBucket, PassRate.units_per)
+            .outerjoin(PassRate, and_(col(PassRate.pass_product_id) == CreditBucket.pass_product_id,
+                                      col(PassRate.resource_kind) == need.kind, col(PassRate.unit) == need.unit))
+            .where(CreditBucket.account_id == account_id, col(CreditBucket.valid_from) <= need.starts_at,
+                   col(CreditBucket.valid_until) > need.starts_at, col(CreditBucket.expired_at).is_(None))
+            .order_by(col(CreditBucket.id)))
+    if lock:
+        stmt = stmt.with_for_update(of=CreditBucket).execution_options(populate_existing=True)
+    buckets: list[CreditBucket] = []
+    rates: dict[int, dict[tuple[str, str], int]] = {}
+    for bucket, per in (await session.exec(stmt)).all():
+        buckets.append(bucket)
+        if bucket.pass_product_id is not None and per is not None:
+            rates.setdefault(bucket.pass_product_id, {})[(need.kind, need.unit)] = per
+    return buckets, rates
 
 
 async def preview_many(session: AsyncSession, *, account_id: int, needs: Sequence[Need]) -> list[Choice]:
@@ -182,10 +197,7 @@ async def rates_of(session: AsyncSession, buckets: Iterable[CreditBucket]) -> di
 
 async def preview(session: AsyncSession, *, account_id: int, need: Need) -> Choice:
     """What a booking would use now, read only (a quote)."""
-    found = await candidates(session, account_id, need.starts_at)
-    if not found:
-        return Choice(priced_units=need.units)
-    rates = await rates_of(session, found)
+    found, rates = await candidates(session, account_id, need)
     usable = eligible(found, need, rates)
     if not usable:
         return Choice(priced_units=need.units)
@@ -205,16 +217,21 @@ class Locked:
 
 async def lock_for(session: AsyncSession, *, account_id: int | None, need: Need, use_credits: bool = True,
                    also: Iterable[int] = ()) -> Locked:
-    """Lock, in one id-ordered statement, the buckets that can pay for ``need`` (when
-    ``use_credits``) and ``also`` (buckets a refund goes back to), and read them again under the
-    lock: an expiry or a debit committed meanwhile is seen."""
-    found = await candidates(session, account_id, need.starts_at) if use_credits and account_id is not None else []
-    rates = await rates_of(session, found) if found else {}
-    usable = eligible(found, need, rates)
-    ids = [b.id for b in usable if b.id is not None] + list(also)
-    locked = {b.id: b for b in await ledger.lock(session, ids) if b.id is not None}
-    wanted = {b.id for b in usable}
-    return Locked(need, eligible([b for i, b in locked.items() if i in wanted], need, rates), rates, locked)
+    """Lock, in id order, the buckets that can pay for ``need`` (when ``use_credits``) and ``also``
+    (buckets a refund goes back to), read again under the lock. A booking's path is one
+    statement; with ``also`` (a move, an override) the candidates are read first, then all locked."""
+    also = list(also)
+    if not (use_credits and account_id is not None):
+        return Locked(need, [], {}, {b.id: b for b in await ledger.lock(session, also) if b.id is not None})
+    found, rates = await candidates(session, account_id, need, lock=not also)
+    if also:
+        ids = [b.id for b in eligible(found, need, rates) if b.id is not None] + also
+        wanted = {b.id for b in found}
+        locked = {b.id: b for b in await ledger.lock(session, ids) if b.id is not None}
+        found = [b for i, b in locked.items() if i in wanted]
+    else:
+        locked = {b.id: b for b in found if b.id is not None}
+    return Locked(need, eligible(found, need, rates), rates, locked)
 
 
 async def choose_locked(session: AsyncSession, locked: Locked) -> Choice:
