@@ -235,10 +235,9 @@ async def lock_for(session: AsyncSession, *, account_id: int | None, need: Need,
 
 
 async def choose_locked(session: AsyncSession, locked: Locked) -> Choice:
-    """Sum the locked buckets (after any refund the caller wrote) and choose."""
+    """Sum the locked buckets (after any refund the caller wrote: the query flushes it) and choose."""
     if not locked.usable:
         return Choice(priced_units=locked.need.units)
-    await session.flush()
     left = await ledger.sums(session, [b.id for b in locked.usable if b.id is not None])
     return choose(locked.need, locked.usable, left, locked.rates)
 
