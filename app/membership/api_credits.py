@@ -119,18 +119,22 @@ def _me(ctx: SpaceContext) -> int:
     return ctx.account.id
 
 
-async def _member_account(session, account_id: int) -> int:
-    """A member of this space (any role), by account id; anyone else is a 404."""
+async def valid_member_account(account_id: IdPath, ctx: SpaceView, session: SessionDep) -> int:
+    """A member of this space (any role), by account id; anyone else is a 404 — before any body
+    is validated, so another space's people cannot be probed."""
     if await spaces.membership(session, account_id) is None:
         raise NotFound()
     return account_id
+
+
+MemberAccount = Annotated[int, Depends(valid_member_account)]
 
 
 async def _balances(session, account_id: int) -> list[BalanceRead]:
     return [BalanceRead.of(b) for b in await ledger.balances(session, account_id, include_spent=True)]
 
 
-async def _ledger(session, account_id: IdPath, limit: int, offset: int) -> LedgerPage:
+async def _ledger(session, account_id: int, limit: int, offset: int) -> LedgerPage:
     rows, total = await ledger.entries(session, account_id, limit=limit, offset=offset)
     return LedgerPage(items=[EntryRead.of(e, b) for e, b in rows], total=total)
 
@@ -152,23 +156,22 @@ async def my_ledger(ctx: SpaceView, session: SessionDep, limit: Limit = 50, offs
 
 
 @router.get("/members/{account_id}/balances", response_model=list[BalanceRead], responses=ERRORS)
-async def member_balances(account_id: IdPath, ctx: MembershipView, session: SessionDep) -> list[BalanceRead]:
+async def member_balances(ctx: MembershipView, account_id: MemberAccount, session: SessionDep) -> list[BalanceRead]:
     """A member's credits valid now (by account id)."""
-    return await _balances(session, await _member_account(session, account_id))
+    return await _balances(session, account_id)
 
 
 @router.get("/members/{account_id}/ledger", response_model=LedgerPage, responses=ERRORS)
-async def member_ledger(account_id: IdPath, ctx: MembershipView, session: SessionDep, limit: Limit = 50,
+async def member_ledger(ctx: MembershipView, account_id: MemberAccount, session: SessionDep, limit: Limit = 50,
                         offset: Offset = 0) -> LedgerPage:
-    return await _ledger(session, await _member_account(session, account_id), limit, offset)
+    return await _ledger(session, account_id, limit, offset)
 
 
 @router.post("/members/{account_id}/credits/grants", status_code=status.HTTP_201_CREATED,
              response_model=BalanceRead, responses=ERRORS)
-async def grant_credits(account_id: IdPath, payload: GrantCreate, ctx: MembershipManage,
+async def grant_credits(ctx: MembershipManage, account_id: MemberAccount, payload: GrantCreate,
                         session: SessionDep) -> BalanceRead:
     """Grant units to a member, with a reason (logged); used like an allowance, before passes."""
-    account_id = await _member_account(session, account_id)
     valid_from = payload.valid_from or clock.now()
     if valid_from.tzinfo is None or payload.valid_until.tzinfo is None:
         raise ValidationFailed(fields={"valid_until": N_("Give a date and time with its offset.")})
@@ -186,12 +189,11 @@ async def grant_credits(account_id: IdPath, payload: GrantCreate, ctx: Membershi
 
 @router.post("/members/{account_id}/credits/adjustments", status_code=status.HTTP_201_CREATED,
              response_model=EntryRead, responses=ERRORS)
-async def adjust_credits(account_id: IdPath, payload: AdjustmentCreate, ctx: MembershipManage,
+async def adjust_credits(ctx: MembershipManage, account_id: MemberAccount, payload: AdjustmentCreate,
                          session: SessionDep) -> EntryRead:
     """Add or take units of one of the member's buckets, with a reason (logged). Never below zero."""
     if payload.quantity == 0:
         raise ValidationFailed(fields={"quantity": N_("Add or take at least one unit.")})
-    account_id = await _member_account(session, account_id)
     bucket = await ledger.bucket_of(session, account_id, payload.bucket_id)
     entry = await ledger.adjust(session, bucket, payload.quantity, reason=payload.reason, actor_id=ctx.account.id)
     return EntryRead.of(entry, bucket)
