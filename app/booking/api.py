@@ -53,7 +53,8 @@ router = api_router(prefix="/api/v1/spaces/{slug}", tags=["bookings"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such space or object (or not yours)"},
-    409: {"description": "booking_conflict: the slot is taken (body carries the conflicting interval)"},
+    409: {"description": "booking_conflict: the slot is taken (body carries the conflicting interval); "
+                         "credits_run_out: the space refuses bookings beyond the member's credits"},
     422: {"description": "A booking rule failed: the code says which (in_the_past, outside_opening_hours...)"},
 }
 MembershipManage = Annotated[SpaceContext, Depends(space_access(Perm.membership_manage))]
