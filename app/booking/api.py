@@ -6,13 +6,13 @@ from datetime import date, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Header, Query, status
+from fastapi import Header, Query, status
 from fastapi.responses import JSONResponse, Response
 
 from app.booking import availability as avail
 from app.booking import credits, hours, repository, service
 from app.booking.deps import BookingCreate as BookingCreateCtx
-from app.booking.deps import BookingManage, ValidBooking, ValidClosure, beneficiary
+from app.booking.deps import BookingManage, MembershipManage, ValidBooking, ValidClosure, beneficiary
 from app.booking.errors import NotForOthers
 from app.booking.models import Booking
 from app.booking.schemas import (
@@ -39,7 +39,6 @@ from app.booking.schemas import (
 )
 from app.booking.snapshot import snapshot_of
 from app.core import clock, idempotency
-from app.core.permissions import Perm
 from app.core.schemas import MAX_ID
 from app.core.web import SessionDep, api_router
 from app.pricing import service as pricing
@@ -47,7 +46,7 @@ from app.pricing.models import Charge
 from app.pricing.quote import PriceKind
 from app.pricing.schemas import PricedLineRead
 from app.resource.service import get_resource
-from app.space.deps import ResourceManage, SpaceContext, SpaceView, space_access
+from app.space.deps import ResourceManage, SpaceView
 
 router = api_router(prefix="/api/v1/spaces/{slug}", tags=["bookings"])
 
@@ -57,7 +56,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                          "credits_run_out: the space refuses bookings beyond the member's credits"},
     422: {"description": "A booking rule failed: the code says which (in_the_past, outside_opening_hours...)"},
 }
-MembershipManage = Annotated[SpaceContext, Depends(space_access(Perm.membership_manage))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 
 

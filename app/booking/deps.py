@@ -24,6 +24,7 @@ from app.space.models import SpaceMember
 
 BookingCreate = Annotated[SpaceContext, Depends(space_access(Perm.booking_create))]
 BookingManage = Annotated[SpaceContext, Depends(space_access(Perm.booking_manage))]
+MembershipManage = Annotated[SpaceContext, Depends(space_access(Perm.membership_manage))]  # what a booking uses
 
 
 async def valid_booking(booking_id: IdPath, ctx: SpaceView, session: SessionDep) -> Booking:

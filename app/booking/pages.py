@@ -15,8 +15,8 @@ from fastapi.responses import Response
 
 from app.account.models import Account
 from app.booking import availability as avail
-from app.booking import forms, repository, rules, service, views
-from app.booking.deps import BookingCreate, BookingManage, ValidBooking, beneficiary
+from app.booking import credits, forms, repository, rules, service, views
+from app.booking.deps import BookingCreate, BookingManage, MembershipManage, ValidBooking, beneficiary
 from app.booking.hours import load_calendar
 from app.booking.models import BookingSource, BookingStatus
 from app.core import clock
@@ -343,6 +343,9 @@ async def _move_page(request: Request, ctx: SpaceContext, session, booking, *, e
     return await _page(request, ctx, session, "booking/move.html", {
         "booking": booking, "resource": resource, "account": account,
         "resources": await list_resources(session),
+        "can_override": ctx.can(Perm.membership_manage) and booking.account_id is not None
+        and booking.source != BookingSource.event,
+        "charges": await pricing.charges_for(session, pricing.Source.booking, booking.id),
     }, error=error, form=form)
 
 
@@ -366,3 +369,19 @@ async def move(request: Request, booking: ValidBooking, ctx: BookingManage, sess
     except FabriqueError as exc:
         return await _move_page(request, ctx, session, booking, error=exc, form=values)
     return redirect(f"/s/{ctx.space.slug}/calendar?date={day.isoformat()}", message=_("The booking has been moved."))
+
+
+@router.post("/s/{slug}/bookings/{booking_id}/credits")
+async def override_credits(request: Request, booking: ValidBooking, ctx: MembershipManage,
+                           session: SessionDep) -> Response:
+    """Staff set what a booking uses (credits or the price), with a reason kept in the log."""
+    values = await form_data(request)
+    resource = await get_resource(session, booking.resource_id)
+    try:
+        if not values.get("override_reason", "").strip():
+            raise ValidationFailed(fields={"override_reason": N_("Say why: the reason is kept in the log.")})
+        await credits.override(session, space=ctx.space, resource=resource, booking=booking, actor=ctx.account,
+                               use_credits=values.get("use") == "credits", reason=values.get("override_reason", ""))
+    except FabriqueError as exc:
+        return await _move_page(request, ctx, session, booking, error=exc, form=None)
+    return redirect(f"/s/{ctx.space.slug}/bookings/{booking.id}/move", message=_("What the booking uses has been changed."))

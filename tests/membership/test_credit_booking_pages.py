@@ -31,3 +31,24 @@ async def test_the_confirmation_says_what_the_allowance_pays_and_my_bookings_wha
     mine = await browser.get(f"/s/{slug}/bookings/mine")
     assert 'data-testid="credits-left"' in mine.text
     assert "7 jours restants" in mine.text
+
+
+async def test_staff_change_what_a_booking_uses_from_its_page_with_a_reason(world, web, api):
+    desk = await create_desk(world.a.space)
+    bucket = await open_allowance(world.a.space, world.a.member, quantity=3, unit="day", kinds="hot_desk")
+    r = await api(world.a.tokens["member"]).post(f"/api/v1/spaces/{world.a.slug}/bookings", json={
+        "resource_id": desk.id, "starts_at": paris(TOMORROW, 9).isoformat(), "ends_at": paris(TOMORROW, 18).isoformat()})
+    booking_id = r.json()["id"]
+    browser = await web(world.a.manager)
+    page = await browser.get(f"/s/{world.a.slug}/bookings/{booking_id}/move")
+    assert 'data-testid="override-form"' in page.text
+    refused = await browser.post(f"/s/{world.a.slug}/bookings/{booking_id}/credits", {"use": "price", "override_reason": ""})
+    assert refused.status_code == 422 and 'id="e-override_reason"' in refused.text
+    assert await left(world.a.space, bucket) == 2
+    done = await browser.post(f"/s/{world.a.slug}/bookings/{booking_id}/credits",
+                              {"use": "price", "override_reason": "Prêt à un partenaire"})
+    assert done.status_code == 303
+    assert await left(world.a.space, bucket) == 3
+    member = await web(world.a.member)
+    assert (await member.post(f"/s/{world.a.slug}/bookings/{booking_id}/credits",
+                              {"use": "credits", "override_reason": "x"})).status_code == 403
