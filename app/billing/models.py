@@ -110,7 +110,7 @@ class Invoice(SpaceScoped, table=True):
     total_excl_cents: int = 0
     total_vat_cents: int = 0
     total_incl_cents: int = 0
-    corrects_id: int | None = Field(default=None, foreign_key="invoice.id", ondelete="RESTRICT")
+    corrects_id: int | None = Field(default=None, foreign_key="invoice.id")  # no action: refused at statement end
     mentions: str = Field(default="", sa_type=Text)  # the legal mentions printed, one per line
     chain_seq: int | None = None
     prev_hash: str | None = Field(default=None, max_length=64)
@@ -142,8 +142,7 @@ class InvoiceLine(SpaceScoped, table=True):
     # A charge is invoiced once: the billing run's idempotency key (NULL for a free manual line).
     charge_id: int | None = Field(default=None, foreign_key="charge.id", unique=True, ondelete="RESTRICT")
     # A credit note's line mirrors one invoice line, once.
-    credits_line_id: int | None = Field(default=None, foreign_key="invoice_line.id", unique=True,
-                                        ondelete="RESTRICT")
+    credits_line_id: int | None = Field(default=None, foreign_key="invoice_line.id", unique=True)
     item: str = Field(max_length=24)
     label: str = Field(max_length=200)
     quantity: int
@@ -176,7 +175,7 @@ class Payment(SpaceScoped, table=True):
     paid_on: date
     reference: str | None = Field(default=None, max_length=100)  # cheque number, transfer reference
     cheque_bank: str | None = Field(default=None, max_length=100)
-    refunds_id: int | None = Field(default=None, foreign_key="payment.id", ondelete="RESTRICT")
+    refunds_id: int | None = Field(default=None, foreign_key="payment.id")
     recorded_by_id: int | None = Field(default=None, foreign_key="account.id", ondelete="RESTRICT")
     recorded_at: datetime = Field(default_factory=now)
     chain_seq: int

@@ -15,18 +15,17 @@ Revises: 60538530a43b
 Create Date: 2026-12-02 08:00:00
 
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel  # noqa: F401
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '9f04d0d129df'
-down_revision: Union[str, Sequence[str], None] = '60538530a43b'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = '60538530a43b'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def _is_sqlite() -> bool:
@@ -129,7 +128,7 @@ def upgrade() -> None:
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('issued_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_invoice_account_id_account'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['corrects_id'], ['invoice.id'], name=op.f('fk_invoice_corrects_id_invoice'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['corrects_id'], ['invoice.id'], name=op.f('fk_invoice_corrects_id_invoice')),
     sa.ForeignKeyConstraint(['created_by_id'], ['account.id'], name=op.f('fk_invoice_created_by_id_account'), ondelete='RESTRICT'),
     *_self_key('invoice', 'corrects_id'),
     sa.ForeignKeyConstraint(['space_id'], ['space.id'], name=op.f('fk_invoice_space_id_space'), ondelete='RESTRICT'),
@@ -188,7 +187,7 @@ def upgrade() -> None:
     sa.Column('vat_cents', sa.Integer(), nullable=False),
     sa.Column('amount_incl_cents', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['charge_id'], ['charge.id'], name=op.f('fk_invoice_line_charge_id_charge'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['credits_line_id'], ['invoice_line.id'], name=op.f('fk_invoice_line_credits_line_id_invoice_line'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['credits_line_id'], ['invoice_line.id'], name=op.f('fk_invoice_line_credits_line_id_invoice_line')),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_invoice_line_invoice_id_invoice'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['space_id', 'charge_id'], ['charge.space_id', 'charge.id'], name='fk_charge_id_space_charge'),
     *_self_key('invoice_line', 'credits_line_id'),
@@ -222,7 +221,7 @@ def upgrade() -> None:
     sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_payment_invoice_id_invoice'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['account.id'], name=op.f('fk_payment_recorded_by_id_account'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['refunds_id'], ['payment.id'], name=op.f('fk_payment_refunds_id_payment'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['refunds_id'], ['payment.id'], name=op.f('fk_payment_refunds_id_payment')),
     sa.ForeignKeyConstraint(['space_id', 'invoice_id'], ['invoice.space_id', 'invoice.id'], name='fk_invoice_id_space_invoice'),
     *_self_key('payment', 'refunds_id'),
     sa.ForeignKeyConstraint(['space_id'], ['space.id'], name=op.f('fk_payment_space_id_space'), ondelete='RESTRICT'),
