@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from app.billing import payments, periods, repository, run, service
 from app.billing.errors import BuyerRequired, InvoiceNotFound
-from app.billing.models import Invoice, InvoiceStatus, PeriodClosure
+from app.billing.models import Invoice, InvoiceStatus, Payment, PeriodClosure
 from app.billing.schemas import (
     ClosureCreate,
     ClosureRead,
@@ -33,6 +33,19 @@ router = api_router(prefix="/api/v1/spaces/{slug}", tags=["billing"])
 BillingView = Annotated[SpaceContext, Depends(space_access(Perm.billing_view))]
 BillingManage = Annotated[SpaceContext, Depends(space_access(Perm.billing_manage))]
 Member = Annotated[SpaceContext, Depends(space_access(Perm.space_view))]
+
+
+async def existing_invoice(session: SessionDep, _ctx: BillingManage, invoice_id: IdPath) -> Invoice:
+    """The invoice named by the path, found before the body is read: another space's is a 404."""
+    return await service.get_invoice(session, invoice_id)
+
+
+async def existing_payment(session: SessionDep, _ctx: BillingManage, payment_id: IdPath) -> Payment:
+    return await payments.get(session, payment_id)
+
+
+ExistingInvoice = Annotated[Invoice, Depends(existing_invoice)]
+ExistingPayment = Annotated[Payment, Depends(existing_payment)]
 StatusFilter = Literal["draft", "issued", "unpaid", "overdue", "paid"]
 
 
@@ -111,18 +124,18 @@ async def create_credit_note(session: SessionDep, ctx: BillingManage, invoice_id
 
 
 @router.post("/invoices/{invoice_id}/payments", response_model=PaymentRead, status_code=status.HTTP_201_CREATED)
-async def record_payment(session: SessionDep, ctx: BillingManage, invoice_id: IdPath,
+async def record_payment(session: SessionDep, ctx: BillingManage, invoice: ExistingInvoice,
                          body: PaymentCreate) -> PaymentRead:
-    payment = await payments.record(session, invoice_id, method=body.method, amount_cents=body.amount_cents,
+    payment = await payments.record(session, int(invoice.id or 0), method=body.method, amount_cents=body.amount_cents,
                                     paid_on=body.paid_on or service.local_today(ctx.space), reference=body.reference,
                                     cheque_bank=body.cheque_bank, actor_id=ctx.account.id)
     return PaymentRead.of(payment)
 
 
 @router.post("/payments/{payment_id}/refunds", response_model=PaymentRead, status_code=status.HTTP_201_CREATED)
-async def refund_payment(session: SessionDep, ctx: BillingManage, payment_id: IdPath,
+async def refund_payment(session: SessionDep, ctx: BillingManage, original: ExistingPayment,
                          body: RefundCreate) -> PaymentRead:
-    refund = await payments.refund(session, payment_id, amount_cents=body.amount_cents,
+    refund = await payments.refund(session, int(original.id or 0), amount_cents=body.amount_cents,
                                    paid_on=body.paid_on or service.local_today(ctx.space), method=body.method,
                                    reference=body.reference, actor_id=ctx.account.id)
     return PaymentRead.of(refund)
