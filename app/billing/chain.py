@@ -43,9 +43,9 @@ async def _ensure(session: AsyncSession, series: str) -> None:
 async def next_seq(session: AsyncSession, series: str) -> int:
     """The next number of ``series`` for this space, taken in the caller's transaction."""
     await _ensure(session, series)
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(BillingCounter).where(col(BillingCounter.series) == series)
-        .values(last=BillingCounter.last + 1).returning(BillingCounter.last))
+        .values(last=col(BillingCounter.last) + 1).returning(col(BillingCounter.last)))
     return int(result.scalar_one())
 
 
@@ -132,7 +132,7 @@ async def verify(session: AsyncSession) -> tuple[int, Break | None]:
             return expected - 1, Break(expected, name, f"link {expected} is missing (found {seq})")
         if row.prev_hash != prev:
             return expected - 1, Break(seq, name, "does not point to the previous link's hash")
-        if row.hash != digest(prev, content_of(row, lines.get(row.id, []) if isinstance(row, Invoice) else ())):
+        if row.hash != digest(prev, content_of(row, lines.get(int(row.id or 0), []) if isinstance(row, Invoice) else ())):
             return expected - 1, Break(seq, name, "its content does not match its hash (changed after it was written)")
         prev = row.hash
     head = (await session.exec(select(BillingCounter).where(col(BillingCounter.series) == CHAIN_SERIES))).first()

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.billing.errors import InvalidPeriod, PeriodAlreadyClosed, PeriodClosed, PeriodNotOver
 from app.billing.models import ClosureKind, Invoice, InvoiceKind, InvoiceStatus, Payment, PeriodClosure
 from app.core import clock
+from app.core.tenancy import require_scope
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")
@@ -71,7 +72,7 @@ async def close(session: AsyncSession, *, kind: str, period: str, today: date, a
                                    .where(col(Invoice.kind) == InvoiceKind.credit_note, *in_period))).one()
     paid = (await session.exec(select(func.coalesce(func.sum(Payment.amount_cents), 0))
                                .where(col(Payment.paid_on) >= starts, col(Payment.paid_on) <= ends))).one()
-    closure = PeriodClosure(kind=kind, starts_on=starts, ends_on=ends, invoiced_excl_cents=int(excl),
+    closure = PeriodClosure(space_id=require_scope(session), kind=kind, starts_on=starts, ends_on=ends, invoiced_excl_cents=int(excl),
                             invoiced_vat_cents=int(vat), invoiced_incl_cents=int(incl),
                             credited_incl_cents=-int(credited), payments_cents=int(paid), closed_by_id=actor_id,
                             closed_at=clock.now(), chain_seq=0, hash="")

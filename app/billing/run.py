@@ -58,9 +58,9 @@ async def invoice_due(session: AsyncSession, space: Space, today: date) -> RunRe
     # The invoice lines of the charges these reversals reverse (and whether they were credited already).
     originals: dict[int, InvoiceLine] = {}
     if reversals:
-        rows = await session.exec(select(InvoiceLine).where(
+        found = await session.exec(select(InvoiceLine).where(
             col(InvoiceLine.charge_id).in_([c.reverses_id for c in reversals])))
-        originals = {int(x.charge_id or 0): x for x in rows.all()}
+        originals = {int(x.charge_id or 0): x for x in found.all()}
     credited = await service.credited_line_ids(session, [int(x.id or 0) for x in originals.values()])
     accounts = {a.id: a for a in (await session.exec(
         select(Account).where(col(Account.id).in_({c.account_id for c in due})))).all()} if due else {}

@@ -160,7 +160,7 @@ async def create_draft(session: AsyncSession, space: Space, *, buyer: Buyer, lin
         raise EmptyInvoice()  # no €0 invoice
     session.add(invoice)
     await session.flush()
-    rows = [InvoiceLine(space_id=invoice.space_id, invoice_id=invoice.id, position=n, charge_id=x.charge_id,
+    rows = [InvoiceLine(space_id=invoice.space_id, invoice_id=int(invoice.id or 0), position=n, charge_id=x.charge_id,
                         credits_line_id=x.credits_line_id, item=x.item, label=x.label, quantity=x.quantity,
                         unit=x.unit, unit_price_cents=x.unit_price_cents, prices_include_vat=x.prices_include_vat,
                         vat_rate_bp=x.vat_rate_bp, amount_excl_cents=x.amount_excl_cents, vat_cents=x.vat_cents,
@@ -250,7 +250,7 @@ async def credit_invoice(session: AsyncSession, space: Space, invoice_id: int, *
     if invoice.status != InvoiceStatus.issued:
         raise InvoiceNotIssued()
     lines = (await lines_of(session, [invoice_id]))[invoice_id]
-    by_id = {x.id: x for x in lines}
+    by_id = {int(x.id or 0): x for x in lines}
     credited = await credited_line_ids(session, list(by_id))
     if line_ids is None:
         chosen = [x for x in lines if x.id not in credited]
@@ -298,11 +298,11 @@ async def settlements(session: AsyncSession, invoices: Sequence[Invoice]) -> dic
                 select(Payment.invoice_id, func.sum(Payment.amount_cents))
                 .where(col(Payment.invoice_id).in_(ids)).group_by(col(Payment.invoice_id)))).all():
             paid[int(invoice_id)] = int(total or 0)
-        for invoice_id, total in (await session.exec(
+        for corrected_id, total in (await session.exec(
                 select(Invoice.corrects_id, func.sum(Invoice.total_incl_cents))
                 .where(col(Invoice.corrects_id).in_(ids), col(Invoice.status) == InvoiceStatus.issued)
                 .group_by(col(Invoice.corrects_id)))).all():
-            credited[int(invoice_id)] = -int(total or 0)
+            credited[int(corrected_id or 0)] = -int(total or 0)
     out = {}
     for i in invoices:
         key = int(i.id or 0)

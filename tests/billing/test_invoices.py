@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from app.core import clock
 from tests.billing.factories import cancel, charge, set_legal

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime
 
@@ -117,19 +117,24 @@ async def test_removing_the_last_link_is_reported_too(world, api):
     assert count == 4 and broken is not None and broken.record == "head"
 
 
+async def _cli(*args: str) -> tuple[int, str]:
+    """Run ``fabrique`` in its own process against the test database (the environment names it)."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "app.cli", *args, env=dict(os.environ),
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return int(proc.returncode or 0), out.decode()
+
+
 async def test_verify_ledger_command_reports_the_first_broken_link(world, api):
     books = await _books(world, api)
-    env = dict(os.environ)
-    ok = subprocess.run([sys.executable, "-m", "app.cli", "verify-ledger", "--space", world.a.slug], env=env,
-                        capture_output=True, text=True, timeout=60)
-    assert ok.returncode == 0, ok.stderr
-    assert f"{world.a.slug}: ok (5 links)" in ok.stdout
+    code, out = await _cli("verify-ledger", "--space", world.a.slug)
+    assert code == 0, out
+    assert f"{world.a.slug}: ok (5 links)" in out
     await _tamper("payment", "UPDATE payment SET paid_on = '2026-11-01' WHERE id = :id", id=books["payment"]["id"])
-    broken = subprocess.run([sys.executable, "-m", "app.cli", "verify-ledger"], env=env, capture_output=True,
-                            text=True, timeout=60)
-    assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert f"{world.a.slug}: BROKEN after 2 links: link 3 (payment {books['payment']['id']})" in broken.stdout
-    assert f"{world.b.slug}: ok (0 links)" in broken.stdout
+    code, out = await _cli("verify-ledger")
+    assert code == 1, out
+    assert f"{world.a.slug}: BROKEN after 2 links: link 3 (payment {books['payment']['id']})" in out
+    assert f"{world.b.slug}: ok (0 links)" in out
 
 
 async def test_the_daily_run_is_queued_once_per_space_and_local_day_and_invoices_what_is_due(world, api, run_jobs):
