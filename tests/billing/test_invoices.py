@@ -82,6 +82,7 @@ async def test_a_business_buyer_gets_the_b2b_mentions_and_an_exempt_space_its_ex
     assert inv["total_vat_cents"] == 0 and inv["total_incl_cents"] == 30000  # exempt: every line at 0 %
     text = "\n".join(inv["mentions"])
     assert "261-7-1°" in text and "40" in text and "L441-10" in text
+    assert "Nature de l’opération\u00a0: prestation de services." in text  # printed in the space's language
     assert inv["buyer_siren"] == "213401268"
 
 
