@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Depends, Query, status
+from fastapi import Depends, Query, Response, status
 from sqlmodel import col, select
 
-from app.billing import payments, periods, repository, run, service
+from app.billing import fec, payments, periods, repository, run, service
 from app.billing.errors import BuyerRequired, InvoiceNotFound
 from app.billing.models import Invoice, InvoiceStatus, Payment, PeriodClosure
 from app.billing.schemas import (
@@ -162,6 +162,16 @@ async def run_billing(session: SessionDep, ctx: BillingManage) -> RunRead:
     result = await run.invoice_due(session, ctx.space, service.local_today(ctx.space))
     return RunRead(invoices=len(result.invoices), credit_notes=len(result.credit_notes),
                    numbers=[str(i.number) for i in result.invoices + result.credit_notes])
+
+
+@router.get("/exports/fec", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "The FEC file"}})
+async def export_fec(session: SessionDep, ctx: BillingView,
+                     year: Annotated[int, Query(ge=2000, le=2200, description="The fiscal (calendar) year")]) -> Response:
+    """The FEC of a fiscal year: 18 columns, tab-separated, one balanced entry per EcritureNum."""
+    name, content = await fec.export_year(session, ctx.space, year)
+    return Response(content.encode(), media_type="text/plain; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/my/invoices", response_model=list[InvoiceRead])

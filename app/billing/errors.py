@@ -131,3 +131,8 @@ class LedgerBroken(FabriqueError):
     status_code = 500
     code = "ledger_broken"
     message = N_("The ledger's hash chain is broken.")
+
+
+class SirenRequired(ValidationFailed):
+    code = "siren_required"
+    message = N_("The FEC is named after the space's SIREN: enter the SIRET in the space's legal identity first.")

@@ -39,7 +39,7 @@ STATUS_LABELS = {"paid": _l("paid"), "unpaid": _l("unpaid"), "overdue": _l("over
 
 
 async def _page(request: Request, session: SessionDep, ctx: SpaceContext) -> None:
-    request.state.my_spaces = await spaces_of(session, ctx.account.id)
+    request.state.my_spaces = await spaces_of(session, int(ctx.account.id or 0))
 
 
 @router.get("/s/{slug}/invoices")
