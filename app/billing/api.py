@@ -3,12 +3,13 @@ billing run, and "my invoices" for a member. Thin: every rule is in the services
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Response, status
 from sqlmodel import col, select
 
-from app.billing import fec, payments, periods, repository, run, service
+from app.billing import csv_export, fec, payments, periods, repository, run, service
 from app.billing.errors import BuyerRequired, InvoiceNotFound
 from app.billing.models import Invoice, InvoiceStatus, Payment, PeriodClosure
 from app.billing.schemas import (
@@ -172,6 +173,28 @@ async def export_fec(session: SessionDep, ctx: BillingView,
     name, content = await fec.export_year(session, ctx.space, year)
     return Response(content.encode(), media_type="text/plain; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+_CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}, "description": "A CSV file (;-separated, decimal comma)"}}
+
+
+def _csv(content: str, name: str) -> Response:
+    return Response(content.encode(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/exports/invoices.csv", response_class=Response, responses=_CSV)
+async def export_invoices(session: SessionDep, ctx: BillingView, start: Annotated[date, Query()],
+                          end: Annotated[date, Query()]) -> Response:
+    """Invoices and credit notes issued in the period, French spreadsheet conventions."""
+    return _csv(await csv_export.invoices_csv(session, start, end), f"invoices-{start}-{end}.csv")
+
+
+@router.get("/exports/payments.csv", response_class=Response, responses=_CSV)
+async def export_payments(session: SessionDep, ctx: BillingView, start: Annotated[date, Query()],
+                          end: Annotated[date, Query()]) -> Response:
+    """Payments and refunds dated in the period, French spreadsheet conventions."""
+    return _csv(await csv_export.payments_csv(session, start, end), f"payments-{start}-{end}.csv")
 
 
 @router.get("/my/invoices", response_model=list[InvoiceRead])

@@ -136,3 +136,11 @@ class LedgerBroken(FabriqueError):
 class SirenRequired(ValidationFailed):
     code = "siren_required"
     message = N_("The FEC is named after the space's SIREN: enter the SIRET in the space's legal identity first.")
+
+
+class InvalidRange(ValidationFailed):
+    code = "invalid_date_range"
+    message = N_("The end of the period comes before its start.")
+
+    def __init__(self) -> None:
+        super().__init__(fields={"end": self.message})

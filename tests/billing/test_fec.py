@@ -75,3 +75,31 @@ async def test_a_year_without_data_gives_an_empty_but_valid_file_and_no_siren_is
     r = await o.get(f"{base(world)}/exports/fec", params={"year": 2025})
     assert r.status_code == 200 and parse(r.text) == []
     assert (await api(world.a.tokens["member"]).get(f"{base(world)}/exports/fec", params={"year": 2025})).status_code == 403
+
+
+async def test_invoices_and_payments_of_a_period_as_french_csv(world, api):
+    import csv
+    import io
+
+    clock.freeze(TODAY)
+    inv = (await manual(api, world, {"label": "Salle", "unit_price_cents": 123456})).json()
+    await api(world.a.tokens["manager"]).post(f"{base(world)}/invoices", json={
+        "buyer": {"name": "=HYPERLINK(\"x\")"}, "lines": [{"label": "x", "unit_price_cents": 100}]})
+    m = api(world.a.tokens["manager"])
+    await m.post(f"{base(world)}/invoices/{inv['id']}/payments",
+                 json={"method": "cheque", "amount_cents": 3450, "reference": "0042", "cheque_bank": "CIC"})
+    o = api(world.a.tokens["owner"])
+    r = await o.get(f"{base(world)}/exports/invoices.csv", params={"start": "2026-11-01", "end": "2026-11-30"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff")), delimiter=";"))
+    assert len(rows) == 3 and len(rows[0]) == 10
+    assert rows[1][0] == "F2026-00001" and rows[1][2] == "18/11/2026" and rows[1][8] == "1234,56"
+    assert rows[2][4].startswith("'=")  # no formula from a typed name
+    p = await o.get(f"{base(world)}/exports/payments.csv", params={"start": "2026-11-01", "end": "2026-11-30"})
+    pay = list(csv.reader(io.StringIO(p.text.lstrip("\ufeff")), delimiter=";"))
+    assert pay[1][:7] == ["18/11/2026", "F2026-00001", world.a.member.name, "cheque", "34,50", "0042", "CIC"]
+    empty = await o.get(f"{base(world)}/exports/payments.csv", params={"start": "2025-01-01", "end": "2025-01-31"})
+    assert len(list(csv.reader(io.StringIO(empty.text.lstrip("\ufeff")), delimiter=";"))) == 1
+    backwards = await o.get(f"{base(world)}/exports/invoices.csv", params={"start": "2026-11-30", "end": "2026-11-01"})
+    assert backwards.status_code == 422 and backwards.json()["error"]["code"] == "invalid_date_range"

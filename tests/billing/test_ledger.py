@@ -152,3 +152,32 @@ async def test_the_daily_run_is_queued_once_per_space_and_local_day_and_invoices
         assert await billing_tasks.invoice_due(session, "2026-11-18") == 0  # run again: nothing left
     mine = (await api(world.a.tokens["member"]).get(f"{base(world)}/my/invoices")).json()
     assert [(i["number"], i["issued_on"]) for i in mine] == [("F2026-00001", "2026-11-18")]
+
+
+async def test_a_run_killed_half_way_writes_nothing_and_the_next_run_invoices_everything_once(world, api, monkeypatch):
+    from app.billing import run as billing_run
+    from app.billing import service as billing_service
+    from app.space.models import Space
+
+    clock.freeze(TODAY)
+    for person in (world.a.member, world.a.animator, world.a.manager):
+        await charge(world.a.space, person, 1500)
+    real_issue = billing_service.issue
+    calls = []
+
+    async def dying_issue(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("worker killed")
+        return await real_issue(*args, **kwargs)
+
+    monkeypatch.setattr(billing_service, "issue", dying_issue)
+    with pytest.raises(RuntimeError):
+        async with db.transaction(space_id=world.a.space.id) as session:
+            space = await session.get(Space, world.a.space.id)
+            await billing_run.invoice_due(session, space, TODAY.date())
+    monkeypatch.setattr(billing_service, "issue", real_issue)
+    m = api(world.a.tokens["manager"])
+    assert (await m.get(f"{base(world)}/invoices")).json() == []
+    assert (await run(api, world))["numbers"] == ["F2026-00001", "F2026-00002", "F2026-00003"]
+    assert await _verify(world.a.space.id) == (3, None)
