@@ -145,7 +145,7 @@ async def verify(session: AsyncSession) -> tuple[int, Break | None]:
 async def verify_spaces(slug: str | None = None) -> list[tuple[str, int, Break | None]]:
     """``verify`` for one space (by slug) or every space: (slug, links that hold, first break)."""
     from app.core import db
-    from app.core.tenancy import all_spaces, set_scope
+    from app.core.tenancy import all_spaces
     from app.space.models import Space
 
     async with db.transaction(write=False) as session:
@@ -157,7 +157,6 @@ async def verify_spaces(slug: str | None = None) -> list[tuple[str, int, Break |
     out = []
     for space in spaces:
         async with db.transaction(write=False, space_id=space.id) as session:
-            set_scope(session, int(space.id or 0))
             count, broken = await verify(session)
         out.append((space.slug, count, broken))
     return out

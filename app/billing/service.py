@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.account.models import Account
 from app.billing import chain, periods
 from app.billing.errors import (
     BuyerRequired,
@@ -31,7 +32,7 @@ from app.billing.errors import (
     NothingToCredit,
     UnknownMember,
 )
-from app.billing.models import BillingCounter, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from app.billing.models import BillingCounter, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Payment
 from app.core import clock, i18n
 from app.core.tenancy import require_scope
 from app.pricing.models import Charge
@@ -127,8 +128,6 @@ def mentions_for(space: Space, *, buyer: Buyer, credited_number: str | None = No
 
 async def buyer_of_member(session: AsyncSession, account_id: int) -> Buyer:
     """A member as a buyer (an individual: the account's name); UnknownMember if not one of the space."""
-    from app.account.models import Account
-
     member = (await session.exec(select(SpaceMember).where(col(SpaceMember.account_id) == account_id))).first()
     account = await session.get(Account, account_id) if member is not None else None
     if account is None:
@@ -288,8 +287,7 @@ class Settlement:
 
 
 async def settlements(session: AsyncSession, invoices: Sequence[Invoice]) -> dict[int, Settlement]:
-    from app.billing.models import Payment
-
+    """What was paid, credited and is still due on each invoice (sums of payments and credit notes)."""
     ids = [int(i.id or 0) for i in invoices]
     paid: dict[int, int] = {}
     credited: dict[int, int] = {}

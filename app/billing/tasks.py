@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.billing import run
 from app.core import clock, jobs
-from app.core.tenancy import all_spaces
+from app.core.tenancy import all_spaces, require_scope
 from app.space.models import Space
 from workers.task import cron_task, task
 
@@ -44,8 +44,6 @@ async def run_due(session: AsyncSession, period: datetime) -> int:
 @task("billing.invoice_due")
 async def invoice_due(session: AsyncSession, day: str) -> int:
     """Invoice a space's due charges, dated its local ``day`` (scoped to the space by ``space_id=``)."""
-    from app.core.tenancy import require_scope
-
     space = await session.get(Space, require_scope(session))
     if space is None or space.suspended_at is not None:
         return 0
