@@ -10,7 +10,7 @@ record (a gap in ``chain_seq``) or a removed tail (the head no longer matches).
 The head is the ``billing_counter`` row of series ``"chain"``, locked ``FOR UPDATE`` by whoever
 writes to the books (``lock_head``): it is the space's book lock, taken first, before any invoice
 row, so two writers never wait on each other crosswise. Series counters are incremented by a
-conditional ``UPDATE … RETURNING`` in the issuing transaction (``next_seq``): a number is used
+conditional ``UPDATE … RETURNING`` in the issuing transaction (``take``): a number is used
 if and only if its invoice commits — no gap, no duplicate, never ``MAX()+1``. On SQLite, write
 transactions begin ``IMMEDIATE`` (``app.core.db``): the same statements are serialised there.
 """
@@ -40,13 +40,14 @@ async def _ensure(session: AsyncSession, series: str) -> None:
     await session.exec(insert_ignoring_conflict(session, _COUNTER, values, on=["space_id", "series"]))
 
 
-async def next_seq(session: AsyncSession, series: str) -> int:
-    """The next number of ``series`` for this space, taken in the caller's transaction."""
+async def take(session: AsyncSession, series: str, count: int = 1) -> int:
+    """Take the next ``count`` numbers of ``series`` for this space, in the caller's transaction:
+    returns the first of them (the caller uses all of them, or its transaction rolls back)."""
     await _ensure(session, series)
     result = await session.exec(
         update(BillingCounter).where(col(BillingCounter.series) == series)
-        .values(last=col(BillingCounter.last) + 1).returning(col(BillingCounter.last)))
-    return int(result.scalar_one())
+        .values(last=col(BillingCounter.last) + count).returning(col(BillingCounter.last)))
+    return int(result.scalar_one()) - count + 1
 
 
 async def lock_head(session: AsyncSession) -> BillingCounter:
@@ -84,7 +85,7 @@ def _pick(row: Any, fields: Sequence[str]) -> dict[str, Any]:
 def content_of(row: Invoice | Payment | PeriodClosure, lines: Sequence[InvoiceLine] = ()) -> str:
     """The canonical content hashed for a record (an invoice with its lines, in position order)."""
     if isinstance(row, Invoice):
-        data = {"type": "invoice", "id": row.id, **_pick(row, _INVOICE_FIELDS),
+        data = {"type": "invoice", **_pick(row, _INVOICE_FIELDS),
                 "lines": [_pick(x, _LINE_FIELDS) for x in sorted(lines, key=lambda x: x.position)]}
     elif isinstance(row, Payment):
         data = {"type": "payment", **_pick(row, _PAYMENT_FIELDS)}
@@ -94,9 +95,8 @@ def content_of(row: Invoice | Payment | PeriodClosure, lines: Sequence[InvoiceLi
 
 
 def append(head: BillingCounter, row: Invoice | Payment | PeriodClosure, lines: Sequence[InvoiceLine] = ()) -> None:
-    """Give ``row`` the next place in the chain whose head is locked. Payments and closures are
-    chained before their INSERT (they are never updated); an invoice when its draft is issued (its
-    id is part of what is hashed)."""
+    """Give ``row`` the next place in the chain whose head is locked (before its INSERT, or when a
+    draft is issued: no database id is part of what is hashed, so both work alike)."""
     row.chain_seq = head.last + 1
     row.prev_hash = head.head_hash
     row.hash = digest(head.head_hash, content_of(row, lines))

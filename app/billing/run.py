@@ -13,6 +13,9 @@ What a run does, for one space, in one transaction (a run killed half-way has wr
    waits for the next charges; one credit note per invoice for the reversals of charges already
    invoiced, each mirroring the invoice's line (``credits_line_id``).
 
+The invoices are built in memory, numbered from one counter UPDATE per series (``chain.take``),
+chained, then INSERTed in batches: a handful of statements per run, not per invoice.
+
 ``invoice_line.charge_id`` is unique: whatever happens (a run resumed, a bug, two runs on a
 database without the lock), a charge is never invoiced twice — the database refuses it.
 Grouping per member in one monthly statement is not built yet: every run invoices what is due.
@@ -20,6 +23,7 @@ Grouping per member in one monthly statement is not built yet: every run invoice
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -27,9 +31,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
-from app.billing import chain, service
+from app.billing import chain, periods, service
 from app.billing.models import Invoice, InvoiceKind, InvoiceLine
 from app.billing.service import Buyer, Line
+from app.core.tenancy import require_scope
 from app.pricing.models import Charge
 from app.space.models import Space
 
@@ -67,13 +72,18 @@ async def invoice_due(session: AsyncSession, space: Space, today: date) -> RunRe
     by_account: dict[int, list[Charge]] = {}
     for c in due:
         by_account.setdefault(int(c.account_id or 0), []).append(c)
-    result = RunResult()
+    space_id = require_scope(session)
+    built: list[tuple[Invoice, list[InvoiceLine]]] = []
+    corrected: dict[int, Invoice] = {}
+    credited_invoice_ids = {x.invoice_id for x in originals.values()}
+    if credited_invoice_ids:
+        found_invoices = await session.exec(select(Invoice).where(col(Invoice.id).in_(credited_invoice_ids)))
+        corrected = {int(i.id or 0): i for i in found_invoices.all()}
     for account_id, items in by_account.items():
         buyer = Buyer(name=accounts[account_id].name)
         lines = [Line.of_charge(c) for c in items if c.reverses_id is None]
         if lines and sum(x.amount_incl_cents for x in lines) > 0:
-            invoice, rows = await service.create_draft(session, space, buyer=buyer, lines=lines, account_id=account_id)
-            result.invoices.append(await service.issue(session, space, invoice, rows, today=today, head=head))
+            built.append(service.build(space, space_id, buyer=buyer, lines=lines, account_id=account_id))
         per_invoice: dict[int, list[Line]] = {}
         for c in items:
             line = originals.get(int(c.reverses_id or 0)) if c.reverses_id is not None else None
@@ -81,9 +91,21 @@ async def invoice_due(session: AsyncSession, space: Space, today: date) -> RunRe
                 continue  # (its original is not invoiced, or was credited by hand: nothing more to credit)
             per_invoice.setdefault(line.invoice_id, []).append(Line.of_charge(c, credits_line_id=line.id))
         for invoice_id, credit_lines in per_invoice.items():
-            corrected = await service.get_invoice(session, invoice_id)
-            note, rows = await service.create_draft(session, space, buyer=buyer, lines=credit_lines,
-                                                    account_id=account_id, kind=InvoiceKind.credit_note,
-                                                    corrects=corrected)
-            result.credit_notes.append(await service.issue(session, space, note, rows, today=today, head=head))
+            built.append(service.build(space, space_id, buyer=buyer, lines=credit_lines, account_id=account_id,
+                                       kind=InvoiceKind.credit_note, corrects=corrected[invoice_id]))
+    if not built:
+        return RunResult()
+    await periods.refuse_closed(session, today, "issued_on")
+    # One counter UPDATE per series for the whole run: every number taken is used, or none is.
+    counts = Counter(service.series_of(space, invoice.kind, today) for invoice, _lines in built)
+    next_seq = {series: await chain.take(session, series, n) for series, n in sorted(counts.items())}
+    result = RunResult()
+    for invoice, invoice_lines in built:
+        series = service.series_of(space, invoice.kind, today)
+        service.stamp(space, head, invoice, invoice_lines, series=series, seq=next_seq[series], today=today)
+        next_seq[series] += 1
+        (result.credit_notes if invoice.is_credit_note else result.invoices).append(invoice)
+    await service.save(session, built)
+    session.add(head)
+    await session.flush()
     return result

@@ -135,16 +135,17 @@ async def buyer_of_member(session: AsyncSession, account_id: int) -> Buyer:
     return Buyer(name=account.name)
 
 
-async def create_draft(session: AsyncSession, space: Space, *, buyer: Buyer, lines: Sequence[Line],
-                       account_id: int | None = None, kind: InvoiceKind = InvoiceKind.invoice,
-                       corrects: Invoice | None = None, actor_id: int | None = None) -> tuple[Invoice, list[InvoiceLine]]:
-    """A draft (no number yet) with its lines; totals are the sums of the lines."""
+def build(space: Space, space_id: int, *, buyer: Buyer, lines: Sequence[Line], account_id: int | None = None,
+          kind: InvoiceKind = InvoiceKind.invoice, corrects: Invoice | None = None,
+          actor_id: int | None = None) -> tuple[Invoice, list[InvoiceLine]]:
+    """A draft and its lines, not added to the session yet (the lines' ``invoice_id`` is set once
+    the invoice is flushed); totals are the sums of the lines. Refuses an empty or €0 invoice."""
     if not buyer.name.strip():
         raise BuyerRequired()
     if not lines:
         raise EmptyInvoice()
     invoice = Invoice(
-        space_id=require_scope(session), kind=kind, status=InvoiceStatus.draft, account_id=account_id,
+        space_id=space_id, kind=kind, status=InvoiceStatus.draft, account_id=account_id,
         buyer_name=buyer.name[:200], buyer_address=buyer.address, buyer_siren=buyer.siren,
         buyer_vat_number=buyer.vat_number, buyer_is_business=buyer.is_business,
         seller_name=(space.legal_name or space.name)[:200], seller_siret=space.siret,
@@ -157,22 +158,51 @@ async def create_draft(session: AsyncSession, space: Space, *, buyer: Buyer, lin
     )
     if kind == InvoiceKind.invoice and invoice.total_incl_cents <= 0:
         raise EmptyInvoice()  # no €0 invoice
-    session.add(invoice)
-    await session.flush()
-    rows = [InvoiceLine(space_id=invoice.space_id, invoice_id=int(invoice.id or 0), position=n, charge_id=x.charge_id,
+    rows = [InvoiceLine(space_id=space_id, invoice_id=0, position=n, charge_id=x.charge_id,
                         credits_line_id=x.credits_line_id, item=x.item, label=x.label, quantity=x.quantity,
                         unit=x.unit, unit_price_cents=x.unit_price_cents, prices_include_vat=x.prices_include_vat,
                         vat_rate_bp=x.vat_rate_bp, amount_excl_cents=x.amount_excl_cents, vat_cents=x.vat_cents,
                         amount_incl_cents=x.amount_incl_cents)
             for n, x in enumerate(lines, start=1)]
-    session.add_all(rows)
+    return invoice, rows
+
+
+async def save(session: AsyncSession, built: Sequence[tuple[Invoice, list[InvoiceLine]]]) -> None:
+    """INSERT invoices then their lines, each in as few statements as the database allows."""
+    session.add_all([invoice for invoice, _lines in built])
     await session.flush()
+    for invoice, lines in built:
+        for line in lines:
+            line.invoice_id = int(invoice.id or 0)
+    session.add_all([line for _invoice, lines in built for line in lines])
+    await session.flush()
+
+
+async def create_draft(session: AsyncSession, space: Space, *, buyer: Buyer, lines: Sequence[Line],
+                       account_id: int | None = None, kind: InvoiceKind = InvoiceKind.invoice,
+                       corrects: Invoice | None = None, actor_id: int | None = None) -> tuple[Invoice, list[InvoiceLine]]:
+    """A draft (no number yet) with its lines, written."""
+    invoice, rows = build(space, require_scope(session), buyer=buyer, lines=lines, account_id=account_id, kind=kind,
+                          corrects=corrects, actor_id=actor_id)
+    await save(session, [(invoice, rows)])
     return invoice, rows
 
 
 def series_of(space: Space, kind: str, on: date) -> str:
     prefix = space.invoice_prefix or DEFAULT_PREFIX
     return f"{prefix}{CREDIT_SERIES if kind == InvoiceKind.credit_note else ''}{on.year}"
+
+
+def stamp(space: Space, head: BillingCounter, invoice: Invoice, lines: Sequence[InvoiceLine], *, series: str,
+          seq: int, today: date) -> None:
+    """Make ``invoice`` issued: its number (``seq`` taken from the series' counter in this
+    transaction), its dates and its place in the chain whose head is locked."""
+    invoice.series, invoice.seq, invoice.number = series, seq, f"{series}-{seq:05d}"
+    invoice.status = InvoiceStatus.issued
+    invoice.issued_on = today
+    invoice.issued_at = clock.now()
+    invoice.due_on = today + timedelta(days=space.payment_terms_days) if invoice.kind == InvoiceKind.invoice else None
+    chain.append(head, invoice, lines)
 
 
 async def issue(session: AsyncSession, space: Space, invoice: Invoice, lines: Sequence[InvoiceLine], *,
@@ -184,13 +214,7 @@ async def issue(session: AsyncSession, space: Space, invoice: Invoice, lines: Se
         raise InvoiceAlreadyIssued()
     await periods.refuse_closed(session, today, "issued_on")
     series = series_of(space, invoice.kind, today)
-    seq = await chain.next_seq(session, series)
-    invoice.series, invoice.seq, invoice.number = series, seq, f"{series}-{seq:05d}"
-    invoice.status = InvoiceStatus.issued
-    invoice.issued_on = today
-    invoice.issued_at = clock.now()
-    invoice.due_on = today + timedelta(days=space.payment_terms_days) if invoice.kind == InvoiceKind.invoice else None
-    chain.append(head, invoice, lines)
+    stamp(space, head, invoice, lines, series=series, seq=await chain.take(session, series), today=today)
     session.add_all([invoice, head])
     await session.flush()
     return invoice

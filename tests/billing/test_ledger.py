@@ -162,21 +162,19 @@ async def test_a_run_killed_half_way_writes_nothing_and_the_next_run_invoices_ev
     clock.freeze(TODAY)
     for person in (world.a.member, world.a.animator, world.a.manager):
         await charge(world.a.space, person, 1500)
-    real_issue = billing_service.issue
-    calls = []
+    real_save = billing_service.save
 
-    async def dying_issue(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("worker killed")
-        return await real_issue(*args, **kwargs)
+    async def dying_save(session, built):
+        session.add_all([invoice for invoice, _lines in built])
+        await session.flush()  # the invoices are written, numbered and chained...
+        raise RuntimeError("worker killed")  # ...and the worker dies before their lines
 
-    monkeypatch.setattr(billing_service, "issue", dying_issue)
+    monkeypatch.setattr(billing_service, "save", dying_save)
     with pytest.raises(RuntimeError):
         async with db.transaction(space_id=world.a.space.id) as session:
             space = await session.get(Space, world.a.space.id)
             await billing_run.invoice_due(session, space, TODAY.date())
-    monkeypatch.setattr(billing_service, "issue", real_issue)
+    monkeypatch.setattr(billing_service, "save", real_save)
     m = api(world.a.tokens["manager"])
     assert (await m.get(f"{base(world)}/invoices")).json() == []
     assert (await run(api, world))["numbers"] == ["F2026-00001", "F2026-00002", "F2026-00003"]
