@@ -3,16 +3,16 @@ member's "My invoices". Thin: the same services as the API."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 
-from app.billing import payments, repository, service
+from app.billing import payments, periods, repository, service
 from app.billing.errors import InvoiceNotFound
-from app.billing.models import Invoice, InvoiceStatus, PaymentMethod
+from app.billing.models import ClosureKind, Invoice, InvoiceStatus, PaymentMethod, PeriodClosure
 from app.core import money
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
@@ -35,6 +35,7 @@ FILTER_LABELS = {"draft": _l("Drafts"), "issued": _l("Issued"), "unpaid": _l("Un
 METHOD_LABELS = {PaymentMethod.cash: _l("Cash"), PaymentMethod.cheque: _l("Cheque"),
                  PaymentMethod.transfer: _l("Bank transfer"), PaymentMethod.card_terminal: _l("Card terminal"),
                  PaymentMethod.voucher: _l("Voucher (chèques vacances)")}
+CLOSURE_LABELS = {ClosureKind.month: _l("Month (YYYY-MM)"), ClosureKind.year: _l("Fiscal year (YYYY)")}
 STATUS_LABELS = {"paid": _l("paid"), "unpaid": _l("unpaid"), "overdue": _l("overdue"), "draft": _l("draft")}
 
 
@@ -103,6 +104,50 @@ async def record_payment(request: Request, session: SessionDep, ctx: BillingMana
         # (The 4xx answer rolls the request's transaction back: nothing is written.)
         return await _invoice_page(request, session, ctx, invoice, staff=True, error=exc, form=form)
     return redirect(f"/s/{ctx.space.slug}/invoices/{invoice_id}", message=_("Payment recorded."))
+
+
+@router.post("/s/{slug}/invoices/{invoice_id:int}/credit-note")
+async def cancel_by_credit_note(request: Request, session: SessionDep, ctx: BillingManage, invoice_id: int) -> Response:
+    """Cancel what remains of an invoice by a credit note (every line not credited yet)."""
+    invoice = await service.get_invoice(session, invoice_id)
+    try:
+        note = await service.credit_invoice(session, ctx.space, invoice_id, line_ids=None,
+                                            today=service.local_today(ctx.space), actor_id=ctx.account.id)
+    except FabriqueError as exc:
+        return await _invoice_page(request, session, ctx, invoice, staff=True, error=exc)
+    return redirect(f"/s/{ctx.space.slug}/invoices/{note.id}",
+                    message=_("Credit note %(number)s issued.") % {"number": note.number})
+
+
+@router.get("/s/{slug}/period-closures")
+async def closures_page(request: Request, session: SessionDep, ctx: BillingView) -> Response:
+    return await _closures(request, session, ctx)
+
+
+async def _closures(request: Request, session: SessionDep, ctx: SpaceContext, *, error: FabriqueError | None = None,
+                    form: dict[str, Any] | None = None) -> Response:
+    await _page(request, session, ctx)
+    rows = await session.exec(select(PeriodClosure).order_by(col(PeriodClosure.starts_on).desc()))
+    last_month = service.local_today(ctx.space).replace(day=1) - timedelta(days=1)
+    return render(request, "billing/closures.html", {
+        "ctx": ctx, "closures": list(rows.all()), "kinds": CLOSURE_LABELS,
+    }, error=error, form=form or {"kind": "month", "period": last_month.strftime("%Y-%m")})
+
+
+@router.post("/s/{slug}/period-closures")
+async def close_period(request: Request, session: SessionDep, ctx: BillingManage) -> Response:
+    form = await form_data(request)
+    try:
+        kind = form.get("kind", "")
+        if kind not in set(ClosureKind):
+            raise ValidationFailed(fields={"kind": N_("Choose a month or a year.")})
+        closure = await periods.close(session, kind=kind, period=form.get("period", ""),
+                                      today=service.local_today(ctx.space), actor_id=ctx.account.id)
+    except FabriqueError as exc:
+        return await _closures(request, session, ctx, error=exc, form=form)
+    return redirect(f"/s/{ctx.space.slug}/period-closures",
+                    message=_("Period closed: from %(start)s to %(end)s, nothing more can be dated in it.") % {
+                        "start": closure.starts_on.strftime("%d/%m/%Y"), "end": closure.ends_on.strftime("%d/%m/%Y")})
 
 
 @router.get("/s/{slug}/my/invoices")

@@ -56,3 +56,31 @@ async def test_the_treasurer_sees_invoices_but_records_no_payment(world, api, we
     refused = await browser.post(f"/s/{world.a.slug}/invoices/{inv['id']}/payments", {
         "method": "cash", "amount": "10", "paid_on": "2026-11-18"})
     assert refused.status_code == 403
+
+
+async def test_a_manager_cancels_an_invoice_by_a_credit_note_and_closes_a_month_then_no_payment_is_dated_in_it(
+        world, api, web):
+    from datetime import UTC, datetime
+
+    clock.freeze(datetime(2026, 10, 20, 10, 0, tzinfo=UTC))
+    cancelled = (await manual(api, world, {"label": "Salle", "unit_price_cents": 3000})).json()
+    unpaid = (await manual(api, world, {"label": "Bureau", "unit_price_cents": 5000})).json()
+    clock.freeze(TODAY)
+    browser = await web(world.a.manager)
+    note = await browser.post(f"/s/{world.a.slug}/invoices/{cancelled['id']}/credit-note")
+    assert note.status_code == 303
+    shown = await browser.get(note.headers["location"])
+    assert "FAV2026-00001" in shown.text and cancelled["number"] in shown.text
+    again = await browser.post(f"/s/{world.a.slug}/invoices/{cancelled['id']}/credit-note")
+    assert again.status_code == 422 and 'data-testid="form-error"' in again.text
+    page = await browser.get(f"/s/{world.a.slug}/period-closures")
+    assert page.status_code == 200 and 'value="2026-10"' in page.text  # last month, proposed
+    closed = await browser.post(f"/s/{world.a.slug}/period-closures", {"kind": "month", "period": "2026-10"})
+    assert closed.status_code == 303
+    listed = await browser.get(f"/s/{world.a.slug}/period-closures")
+    assert 'data-testid="closures"' in listed.text
+    twice = await browser.post(f"/s/{world.a.slug}/period-closures", {"kind": "month", "period": "2026-10"})
+    assert twice.status_code == 409 and 'value="2026-10"' in twice.text
+    late = await browser.post(f"/s/{world.a.slug}/invoices/{unpaid['id']}/payments", {
+        "method": "cash", "amount": "50", "paid_on": "2026-10-31"})
+    assert late.status_code == 422 and 'aria-invalid="true"' in late.text and 'id="e-paid_on"' in late.text
