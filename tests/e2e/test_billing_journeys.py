@@ -23,7 +23,13 @@ async def _space():
     from app.billing import service
     from app.core import db
     from app.space.models import Space
-    from tests.fixtures.factories import add_member, create_account, create_space, session_cookie, unique_email
+    from tests.fixtures.factories import (
+        add_member,
+        create_account,
+        create_space,
+        session_cookie,
+        unique_email,
+    )
 
     n = next(_n)
     owner = await create_account("Billing owner", unique_email("e2e-bill-owner"))
