@@ -7,11 +7,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Response, status
-from sqlmodel import col, select
 
 from app.billing import csv_export, fec, payments, periods, repository, run, service
 from app.billing.errors import BuyerRequired, InvoiceNotFound
-from app.billing.models import Invoice, InvoiceStatus, Payment, PeriodClosure
+from app.billing.models import Invoice, InvoiceStatus, Payment
 from app.billing.schemas import (
     ClosureCreate,
     ClosureRead,
@@ -144,8 +143,7 @@ async def refund_payment(session: SessionDep, ctx: BillingManage, original: Exis
 
 @router.get("/period-closures", response_model=list[ClosureRead])
 async def list_closures(session: SessionDep, ctx: BillingView) -> list[ClosureRead]:
-    rows = await session.exec(select(PeriodClosure).order_by(col(PeriodClosure.starts_on).desc()))
-    return [ClosureRead.of(c) for c in rows.all()]
+    return [ClosureRead.of(c) for c in await repository.closures(session)]
 
 
 @router.post("/period-closures", response_model=ClosureRead, status_code=status.HTTP_201_CREATED)
@@ -200,10 +198,7 @@ async def export_payments(session: SessionDep, ctx: BillingView, start: Annotate
 @router.get("/my/invoices", response_model=list[InvoiceRead])
 async def my_invoices(session: SessionDep, ctx: Member) -> list[InvoiceRead]:
     """The caller's issued invoices and credit notes, with what is still due."""
-    rows = await session.exec(select(Invoice).where(col(Invoice.account_id) == ctx.account.id,
-                                                    col(Invoice.status) == InvoiceStatus.issued)
-                              .order_by(col(Invoice.issued_on).desc(), col(Invoice.id).desc()))
-    return await _reads(session, ctx, list(rows.all()))
+    return await _reads(session, ctx, await repository.issued_to(session, int(ctx.account.id or 0)))
 
 
 @router.get("/my/invoices/{invoice_id}", response_model=InvoiceRead)

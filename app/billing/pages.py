@@ -8,11 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from sqlmodel import col, select
 
 from app.billing import payments, periods, repository, service
 from app.billing.errors import InvoiceNotFound
-from app.billing.models import ClosureKind, Invoice, InvoiceStatus, PaymentMethod, PeriodClosure
+from app.billing.models import ClosureKind, Invoice, InvoiceStatus, PaymentMethod
 from app.core import money
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
@@ -127,10 +126,9 @@ async def closures_page(request: Request, session: SessionDep, ctx: BillingView)
 async def _closures(request: Request, session: SessionDep, ctx: SpaceContext, *, error: FabriqueError | None = None,
                     form: dict[str, Any] | None = None) -> Response:
     await _page(request, session, ctx)
-    rows = await session.exec(select(PeriodClosure).order_by(col(PeriodClosure.starts_on).desc()))
     last_month = service.local_today(ctx.space).replace(day=1) - timedelta(days=1)
     return render(request, "billing/closures.html", {
-        "ctx": ctx, "closures": list(rows.all()), "kinds": CLOSURE_LABELS,
+        "ctx": ctx, "closures": await repository.closures(session), "kinds": CLOSURE_LABELS,
     }, error=error, form=form or {"kind": "month", "period": last_month.strftime("%Y-%m")})
 
 
@@ -153,10 +151,7 @@ async def close_period(request: Request, session: SessionDep, ctx: BillingManage
 @router.get("/s/{slug}/my/invoices")
 async def my_invoices_page(request: Request, session: SessionDep, ctx: Member) -> Response:
     await _page(request, session, ctx)
-    rows = await session.exec(select(Invoice).where(col(Invoice.account_id) == ctx.account.id,
-                                                    col(Invoice.status) == InvoiceStatus.issued)
-                              .order_by(col(Invoice.issued_on).desc(), col(Invoice.id).desc()))
-    invoices = list(rows.all())
+    invoices = await repository.issued_to(session, int(ctx.account.id or 0))
     today = service.local_today(ctx.space)
     settled = await service.settlements(session, invoices)
     return render(request, "billing/mine.html", {"ctx": ctx, "invoices": invoices, "settled": settled,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.billing.models import Invoice, InvoiceKind, InvoiceStatus, Payment
+from app.billing.models import Invoice, InvoiceKind, InvoiceStatus, Payment, PeriodClosure
 
 FILTERS = ("draft", "issued", "unpaid", "overdue", "paid")
 
@@ -45,3 +45,15 @@ async def list_invoices(session: AsyncSession, *, today: date, status: str | Non
         stmt = stmt.where(col(Invoice.account_id) == account_id)
     stmt = stmt.order_by(col(Invoice.issued_on).desc(), col(Invoice.id).desc()).limit(limit).offset(offset)
     return list((await session.exec(stmt)).all())
+
+
+async def issued_to(session: AsyncSession, account_id: int) -> list[Invoice]:
+    """A member's issued invoices and credit notes, newest first."""
+    rows = await session.exec(select(Invoice).where(col(Invoice.account_id) == account_id,
+                                                    col(Invoice.status) == InvoiceStatus.issued)
+                              .order_by(col(Invoice.issued_on).desc(), col(Invoice.id).desc()))
+    return list(rows.all())
+
+
+async def closures(session: AsyncSession) -> list[PeriodClosure]:
+    return list((await session.exec(select(PeriodClosure).order_by(col(PeriodClosure.starts_on).desc()))).all())
