@@ -158,6 +158,34 @@ def cmd_createsuperuser(args: argparse.Namespace) -> None:
     print(f"{email} is now a platform operator (superuser).")
 
 
+def cmd_verify_ledger(args: argparse.Namespace) -> None:
+    """Walk each space's hash chain (invoices, credit notes, payments, closures); exit 1 at a break."""
+
+    from app.billing.chain import verify_spaces
+    from app.core import db
+
+    _load_settings()
+
+    async def run() -> list:
+        try:
+            return await verify_spaces(args.space)
+        finally:
+            await db.dispose_engine()
+
+    results = asyncio.run(run())
+    if args.space and not results:
+        _fail(f"no space {args.space!r}")
+    broken = False
+    for slug, count, first_break in results:
+        if first_break is None:
+            print(f"{slug}: ok ({count} links)")
+        else:
+            broken = True
+            print(f"{slug}: BROKEN after {count} links: {first_break}")
+    if broken:
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     _setup_logging()
     parser = argparse.ArgumentParser(prog="fabrique", description="Fabrique: coworking and tiers-lieux operations")
@@ -183,6 +211,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name")
     p.add_argument("--password", help="prefer the prompt: a password on the command line lands in shell history")
     p.set_defaults(func=cmd_createsuperuser)
+
+    p = sub.add_parser("verify-ledger", help="check the invoices' and payments' hash chain; report the first broken link")
+    p.add_argument("--space", help="the space's slug (default: every space)")
+    p.set_defaults(func=cmd_verify_ledger)
 
     args = parser.parse_args(argv)
     args.func(args)
