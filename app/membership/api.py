@@ -1,0 +1,10 @@
+"""The memberships API: each area's router, gathered (discovered as ``app.membership.api``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.membership import api_plans
+
+router = APIRouter()
+router.include_router(api_plans.router)
