@@ -23,7 +23,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, event, text
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, and_, column, event
 from sqlmodel import Field
 
 from app.core.clock import now
@@ -210,7 +210,7 @@ class PassRate(SpaceScoped, table=True):
     units_per: int = 1
 
 
-_FIXED_LIVE = "fixed_resource_id IS NOT NULL AND status <> 'ended'"
+_FIXED_LIVE = and_(column("fixed_resource_id").is_not(None), column("status") != "ended")
 
 
 @kept_record
@@ -225,7 +225,7 @@ class Subscription(SpaceScoped, table=True):
         Index("ix_subscription_space_status_period_end", "space_id", "status", "current_period_end"),
         # A fixed desk is held by one live subscription at a time (app.membership.subscriptions).
         Index("uq_subscription_fixed_resource_live", "fixed_resource_id", unique=True,
-              postgresql_where=text(_FIXED_LIVE), sqlite_where=text(_FIXED_LIVE)),
+              postgresql_where=_FIXED_LIVE, sqlite_where=_FIXED_LIVE),
         space_key("subscription"),
         space_ref("plan_id", "plan", ondelete="RESTRICT"),
         space_ref("fixed_resource_id", "resource", ondelete="RESTRICT"),
