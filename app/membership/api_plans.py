@@ -285,7 +285,7 @@ class ResumeIn(Strict):
 # -- plans --------------------------------------------------------------------------------------
 
 
-async def _plan_out(session, plan: Plan) -> PlanOut:  # type: ignore[no-untyped-def]
+async def _plan_out(session, plan: Plan) -> PlanOut:
     return PlanOut.of(plan, await catalogue.allowances(session, plan))
 
 
@@ -359,7 +359,7 @@ async def valid_pass(product_id: IdPath, ctx: SpaceView, session: SessionDep) ->
 ValidPass = Annotated[PassProduct, Depends(valid_pass)]
 
 
-async def _pass_out(session, product: PassProduct) -> PassOut:  # type: ignore[no-untyped-def]
+async def _pass_out(session, product: PassProduct) -> PassOut:
     return PassOut.of(product, await catalogue.rates(session, product))
 
 
@@ -468,7 +468,7 @@ async def get_subscription(sub: ValidSubscription) -> SubscriptionOut:
     return SubscriptionOut.of(sub)
 
 
-async def _preview(session, ctx: SpaceContext, sub: Subscription, payload: ChangeIn) -> subs.ChangePreview:  # type: ignore[no-untyped-def]
+async def _preview(session, ctx: SpaceContext, sub: Subscription, payload: ChangeIn) -> subs.ChangePreview:
     plan = await catalogue.get_plan(session, payload.plan_id)
     return await subs.preview_change(session, ctx.space, sub, plan, payload.on or subs.local_today(ctx.space))
 

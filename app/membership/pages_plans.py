@@ -41,8 +41,8 @@ ALLOWANCE_ROWS = 3
 RATE_ROWS = 3
 
 
-async def _page(request: Request, ctx: SpaceContext, session, template: str, context: dict, **kw) -> Response:  # type: ignore[no-untyped-def]
-    request.state.my_spaces = await spaces.spaces_of(session, ctx.account.id)
+async def _page(request: Request, ctx: SpaceContext, session, template: str, context: dict, **kw) -> Response:
+    request.state.my_spaces = await spaces.spaces_of(session, ctx.account.id or 0)
     return render(request, template, {"ctx": ctx, "tz": ctx.space.timezone, "units": UNIT_LABELS,
                                       "periods": {k.value: str(v) for k, v in PERIOD_LABELS.items()},
                                       "kinds": {k.value: str(v) for k, v in KIND_LABELS.items()},
@@ -104,7 +104,7 @@ def _plan_values(form: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, A
     return values, allowances
 
 
-def _plan_form(plan: Plan | None, allowances: list) -> dict[str, str]:  # type: ignore[type-arg]
+def _plan_form(plan: Plan | None, allowances: list) -> dict[str, str]:
     if plan is None:
         return {"period": "month", "price": "", "rollover_periods": "0", "min_commitment_periods": "0",
                 "position": "0", "allow_0_unit": "day"}
@@ -213,7 +213,7 @@ def _pass_values(form: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, A
     return values, rates
 
 
-def _pass_form(product: PassProduct | None, rates: list) -> dict[str, str]:  # type: ignore[type-arg]
+def _pass_form(product: PassProduct | None, rates: list) -> dict[str, str]:
     if product is None:
         return {"units": "10", "valid_months": "6", "position": "0", "public": "on"}
     form = {"name": product.name, "description": product.description, "units": str(product.units),
@@ -296,7 +296,7 @@ async def restore_pass(product: ValidPass, ctx: MembershipManage, session: Sessi
 # -- settings -----------------------------------------------------------------------------------
 
 
-def _settings_form(row) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _settings_form(row) -> dict[str, str]:
     form = {k: str(getattr(row, k)) for k in ("join_policy", "adhesion_year", "when_credits_run_out",
                                               "max_pause_days", "reminder_days")}
     for flag in ("adhesion_for_member_prices", "adhesion_for_booking", "adhesion_for_plans",
@@ -316,7 +316,8 @@ async def settings_page(request: Request, ctx: MembershipManage, session: Sessio
 async def save_settings(request: Request, ctx: MembershipManage, session: SessionDep) -> Response:
     form = await form_data(request)
     try:
-        values = {k: form.get(k, "") for k in ("join_policy", "adhesion_year", "when_credits_run_out")}
+        values: dict[str, Any] = {k: form.get(k, "") for k in ("join_policy", "adhesion_year",
+                                                                "when_credits_run_out")}
         values["max_pause_days"] = forms.parse_int(form.get("max_pause_days"), "max_pause_days", default=0,
                                                    maximum=366)
         values["reminder_days"] = forms.parse_int(form.get("reminder_days"), "reminder_days", default=0, maximum=90)
@@ -333,11 +334,11 @@ async def save_settings(request: Request, ctx: MembershipManage, session: Sessio
 # -- subscriptions ------------------------------------------------------------------------------
 
 
-async def _people(session) -> dict[int, str]:  # type: ignore[no-untyped-def]
-    return {row.account.id: row.account.name for row in await spaces.list_members(session)}
+async def _people(session) -> dict[int, str]:
+    return {row.account.id or 0: row.account.name for row in await spaces.list_members(session)}
 
 
-async def _list(request: Request, ctx: SpaceContext, session, *, error=None, form=None) -> Response:  # type: ignore[no-untyped-def]
+async def _list(request: Request, ctx: SpaceContext, session, *, error=None, form=None) -> Response:
     status = request.query_params.get("status") or None
     if status not in (None, "active", "paused", "ended"):
         status = None
@@ -386,7 +387,7 @@ async def valid_subscription(subscription_id: IdPath, ctx: MembershipView, sessi
 ValidSubscription = Annotated[Subscription, Depends(valid_subscription)]
 
 
-async def _detail(request: Request, ctx: SpaceContext, session, sub: Subscription, *, error=None, form=None,  # type: ignore[no-untyped-def]
+async def _detail(request: Request, ctx: SpaceContext, session, sub: Subscription, *, error=None, form=None,
                   preview=None) -> Response:
     plans = {p.id: p for p in await catalogue.list_plans(session, include_archived=True)}
     desk = await resources.get_resource(session, sub.fixed_resource_id) if sub.fixed_resource_id else None

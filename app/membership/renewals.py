@@ -34,7 +34,16 @@ from app.membership.models import (
     SubscriptionPeriod,
     SubscriptionStatus,
 )
-from app.membership.subscriptions import NewPeriod, begin_pause, due_filter, end_now, get, local_today, resume, write_periods
+from app.membership.subscriptions import (
+    NewPeriod,
+    begin_pause,
+    due_filter,
+    end_now,
+    get,
+    local_today,
+    resume,
+    write_periods,
+)
 from app.space.models import Space
 
 BATCH = 500
@@ -81,27 +90,27 @@ async def renew_space(space_id: int, today: date | None = None, *, batch: int = 
 # -- ends, pauses, resumes (few a day: one locked subscription at a time) ----------------------
 
 
-def _ending(today: date):  # type: ignore[no-untyped-def]
+def _ending(today: date):
     return select(Subscription.id).where(col(Subscription.status) != SubscriptionStatus.ended,
                                          col(Subscription.ends_on) <= today)
 
 
-def _pausing(today: date):  # type: ignore[no-untyped-def]
+def _pausing(today: date):
     return (select(Subscription.id).join(SubscriptionPause, col(SubscriptionPause.subscription_id) == Subscription.id)
             .where(Subscription.status == SubscriptionStatus.active, col(SubscriptionPause.starts_on) <= today,
                    col(SubscriptionPause.ends_on) > today).distinct())
 
 
-def _paused():  # type: ignore[no-untyped-def]
+def _paused():
     return select(Subscription.id).where(Subscription.status == SubscriptionStatus.paused)
 
 
-async def _ids(space: Space, stmt) -> list[int]:  # type: ignore[no-untyped-def]
+async def _ids(space: Space, stmt) -> list[int]:
     async with db.transaction(space_id=space.id, write=False) as session:
         return [int(i) for i in (await session.exec(stmt.order_by(Subscription.id))).all()]
 
 
-async def _each(space: Space, ids: list[int], step) -> int:  # type: ignore[no-untyped-def]
+async def _each(space: Space, ids: list[int], step) -> int:
     done = 0
     for sub_id in ids:
         async with db.transaction(space_id=space.id) as session:
@@ -170,12 +179,12 @@ async def renew_batch(session: AsyncSession, space: Space, today: date, *, batch
     lost = [p for p in items if p.subscription_id not in written]
     if lost:  # written by another run: follow it (a no-op if that run moved the subscription already)
         existing = {int(s): e for s, st, e in (await session.exec(
-            select(SubscriptionPeriod.subscription_id, SubscriptionPeriod.starts_on, SubscriptionPeriod.ends_on)
+            select(col(SubscriptionPeriod.subscription_id), col(SubscriptionPeriod.starts_on), col(SubscriptionPeriod.ends_on))
             .where(col(SubscriptionPeriod.subscription_id).in_([p.subscription_id for p in lost])))).all()
             if st == next(p.starts_on for p in lost if p.subscription_id == s)}
         for p in lost:
             if p.subscription_id in existing:
-                await session.exec(update(Subscription).where(  # type: ignore[call-overload]
+                await session.exec(update(Subscription).where(
                     col(Subscription.id) == p.subscription_id,
                     col(Subscription.current_period_end) == p.starts_on).values(
                     current_period_start=p.starts_on, current_period_end=existing[p.subscription_id],
@@ -190,9 +199,9 @@ async def expire_batch(session: AsyncSession, now: datetime, *, batch: int = BAT
     """Close up to ``batch`` of the space's buckets whose validity has ended: lock them, write an
     ``expiry`` entry for what each has left, mark them expired. Returns (seen, closed): a bucket
     another run closed meanwhile is left alone (``ledger.expire``'s rule, for many at once)."""
-    ids = [int(i) for i in (await session.exec(
-        select(CreditBucket.id).where(col(CreditBucket.valid_until) <= now, col(CreditBucket.expired_at).is_(None))
-        .order_by(col(CreditBucket.id)).limit(batch))).all()]
+    ids = [i for i in (await session.exec(
+        select(col(CreditBucket.id)).where(col(CreditBucket.valid_until) <= now, col(CreditBucket.expired_at).is_(None))
+        .order_by(col(CreditBucket.id)).limit(batch))).all() if i is not None]
     if not ids:
         return 0, 0
     locked = [b for b in await ledger.lock(session, ids) if b.expired_at is None]
@@ -204,8 +213,8 @@ async def expire_batch(session: AsyncSession, now: datetime, *, batch: int = BAT
                 "quantity": -left[b.id or 0], "reason": "", "created_at": stamp}
                for b in locked if not b.unlimited and left[b.id or 0] > 0]
     if entries:
-        await session.exec(insert(CreditEntry), params=entries)  # type: ignore[call-overload]
-    await session.exec(update(CreditBucket), params=[  # type: ignore[call-overload]
+        await session.exec(insert(CreditEntry), params=entries)
+    await session.exec(update(CreditBucket), params=[
         {"id": b.id, "expired_at": now} for b in locked])
     return len(ids), len(locked)
 

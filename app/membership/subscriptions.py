@@ -25,7 +25,7 @@ at a time (partial unique index ``uq_subscription_fixed_resource_live``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -200,7 +200,7 @@ class NewPeriod:
         return periods.days(self.starts_on, self.ends_on), periods.days(start, end)
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+def _insert(session: AsyncSession):
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
 
 
@@ -227,7 +227,7 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
     stmt = (_insert(session)(SubscriptionPeriod).values(rows)
             .on_conflict_do_nothing(index_elements=["subscription_id", "starts_on"])
             .returning(col(SubscriptionPeriod.id), col(SubscriptionPeriod.subscription_id)))
-    written = {int(s): int(i) for i, s in (await session.exec(stmt)).all()}  # type: ignore[call-overload]
+    written = {int(s): int(i) for i, s in (await session.exec(stmt)).all()}
     todo = [p for p in items if p.subscription_id in written]
     if not todo:
         return written
@@ -240,11 +240,11 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
                        "status": "open", "label": (p.label or period_label(space, p.plan, p.starts_on, p.ends_on))[:200],
                        "currency": space.currency, "total_incl_cents": sum(x.amount_incl_cents for x in lines),
                        "created_by_id": actor_id, "created_at": now, "updated_at": now} for p, lines in priced]
-        order_ids = [int(i) for i in (await session.exec(  # type: ignore[call-overload]
+        order_ids = [int(i) for i in (await session.exec(
             insert(Order).returning(col(Order.id), sort_by_parameter_order=True), params=order_rows)).scalars()]
         for (p, lines), order_id in zip(priced, order_ids, strict=True):
             charges.record(session, lines, source=charges.Source.order, source_id=order_id, account_id=p.account_id)
-        await session.exec(update(SubscriptionPeriod), params=[  # type: ignore[call-overload]
+        await session.exec(update(SubscriptionPeriod), params=[
             {"id": written[p.subscription_id], "order_id": o} for (p, _), o in zip(priced, order_ids, strict=True)])
 
     # Allowance buckets and their grants.
@@ -265,18 +265,18 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
                 "created_at": now})
             grants.append((p.account_id, qty))
     if bucket_rows:
-        bucket_ids = [int(i) for i in (await session.exec(  # type: ignore[call-overload]
+        bucket_ids = [int(i) for i in (await session.exec(
             insert(CreditBucket).returning(col(CreditBucket.id), sort_by_parameter_order=True),
             params=bucket_rows)).scalars()]
         entries = [{"space_id": space_id, "account_id": account, "bucket_id": b, "kind": EntryKind.grant,
                     "quantity": qty, "reason": "", "actor_id": actor_id, "created_at": now}
                    for (account, qty), b in zip(grants, bucket_ids, strict=True) if qty]
         if entries:
-            await session.exec(insert(CreditEntry), params=entries)  # type: ignore[call-overload]
+            await session.exec(insert(CreditEntry), params=entries)
 
     await _roll_over(session, space, todo, written, actor_id=actor_id)
 
-    await session.exec(update(Subscription), params=[  # type: ignore[call-overload]
+    await session.exec(update(Subscription), params=[
         {"id": p.subscription_id, "plan_id": p.plan.id, "current_period_start": p.base[0],
          "current_period_end": p.ends_on, "updated_at": now} for p in todo])
     return written
@@ -294,14 +294,14 @@ async def _roll_over(session: AsyncSession, space: Space, todo: Sequence[NewPeri
         col(CreditBucket.unlimited).is_(False), col(CreditBucket.rollovers_left) > 0))).all()
     if not candidates:
         return
-    old_buckets = await ledger.lock(session, [int(c) for c in candidates])
+    old_buckets = await ledger.lock(session, [c for c in candidates if c is not None])
     left = await ledger.sums(session, [b.id for b in old_buckets if b.id is not None])
     now = clock.now()
     for old in old_buckets:
         units = left.get(old.id or 0, 0)
         if units <= 0 or old.expired_at is not None:
             continue
-        p = previous[old.subscription_period_id]
+        p = previous[old.subscription_period_id or 0]
         ledger.add_entry(session, old, EntryKind.rollover, -units, actor_id=actor_id)
         old.expired_at = now
         session.add(old)
@@ -321,7 +321,7 @@ async def expire_period_buckets(session: AsyncSession, sub: Subscription, *, at:
         SubscriptionPeriod, col(SubscriptionPeriod.id) == col(CreditBucket.subscription_period_id)).where(
         SubscriptionPeriod.subscription_id == sub.id, col(CreditBucket.expired_at).is_(None)))).all()
     total = 0
-    for bucket in await ledger.lock(session, [int(i) for i in ids]):
+    for bucket in await ledger.lock(session, [i for i in ids if i is not None]):
         total += await ledger.expire(session, bucket, at=at)
     return total
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from app.core import money
+from app.membership.models import Plan, PlanAllowance, Subscription
 from tests.booking.factories import freeze
 from tests.membership.factories_plans import create_plan, orders_of, read
-from app.membership.models import Plan, PlanAllowance, Subscription
 
 FORM = {"name": "Résident", "period": "month", "price": "310,00", "vat_rate": "20", "public": "on",
         "allow_0_quantity": "8", "allow_0_unit": "day", "allow_0_kind": "hot_desk"}

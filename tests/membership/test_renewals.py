@@ -63,7 +63,7 @@ async def test_a_subscription_behind_by_several_periods_catches_up_one_period_at
 
 
 async def test_two_runs_at_once_renew_once(world):
-    space, member = world.a.space, world.a.accounts["member"]
+    space = world.a.space
     freeze(date(2027, 1, 10))
     plan = await create_plan(space, allowances=[EIGHT_DAYS])
     subs = [await start(space, acc, plan, date(2027, 1, 10)) for acc in world.a.accounts.values()]
