@@ -157,24 +157,27 @@ async def renew_batch(session: AsyncSession, space: Space, today: date, *, batch
     """Renew up to ``batch`` due subscriptions by one period. Returns (seen, periods written): a
     period another run wrote first is not written again, and the subscription is moved onto it."""
     rows = (await session.exec(
-        select(Subscription, Plan).join(Plan, col(Plan.id) == Subscription.plan_id).where(*due_filter(today))
-        .order_by(col(Subscription.id)).limit(batch))).all()
+        select(col(Subscription.id), col(Subscription.account_id), col(Subscription.plan_id),
+               col(Subscription.current_period_end), col(Subscription.anchor_day), col(Subscription.ends_on))
+        .where(*due_filter(today)).order_by(col(Subscription.id)).limit(batch))).all()
     if not rows:
         return 0, 0
-    ids = [s.id for s, _ in rows]
+    ids = [r[0] for r in rows]
+    plans = {p.id: p for p in (await session.exec(
+        select(Plan).where(col(Plan.id).in_(sorted({r[2] for r in rows}))))).all()}
     previous: dict[int, int] = {}
     for period_id, sub_id in (await session.exec(
-            select(SubscriptionPeriod.id, SubscriptionPeriod.subscription_id)
+            select(col(SubscriptionPeriod.id), col(SubscriptionPeriod.subscription_id))
             .where(col(SubscriptionPeriod.subscription_id).in_(ids))
             .order_by(col(SubscriptionPeriod.starts_on)))).all():
         previous[int(sub_id)] = int(period_id or 0)  # the latest one wins
     items = []
-    for sub, plan in rows:
-        start = sub.current_period_end
-        natural = periods.period_end(start, plan.months, sub.anchor_day)
-        end = min(natural, sub.ends_on) if sub.ends_on is not None else natural
-        items.append(NewPeriod(sub.id or 0, sub.account_id, plan, start, end, full_end=natural,
-                               previous_period_id=previous.get(sub.id or 0)))
+    for sub_id, account_id, plan_id, start, anchor, ends_on in rows:
+        plan = plans[plan_id]
+        natural = periods.period_end(start, plan.months, anchor)
+        end = min(natural, ends_on) if ends_on is not None else natural
+        items.append(NewPeriod(sub_id, account_id, plan, start, end, full_end=natural,
+                               previous_period_id=previous.get(sub_id)))
     written = await write_periods(session, space, items, actor_id=None)
     lost = [p for p in items if p.subscription_id not in written]
     if lost:  # written by another run: follow it (a no-op if that run moved the subscription already)
@@ -204,18 +207,24 @@ async def expire_batch(session: AsyncSession, now: datetime, *, batch: int = BAT
         .order_by(col(CreditBucket.id)).limit(batch))).all() if i is not None]
     if not ids:
         return 0, 0
-    locked = [b for b in await ledger.lock(session, ids) if b.expired_at is None]
+    # Locked in id order (as ``ledger.lock``), read as plain rows: no objects to build for thousands.
+    locked = [(i, space_id, account_id, unlimited) for i, space_id, account_id, unlimited, expired_at in (
+        await session.exec(select(col(CreditBucket.id), col(CreditBucket.space_id), col(CreditBucket.account_id),
+                                  col(CreditBucket.unlimited), col(CreditBucket.expired_at))
+                           .where(col(CreditBucket.id).in_(ids)).order_by(col(CreditBucket.id)).with_for_update())
+    ).all() if expired_at is None]
     if not locked:
         return len(ids), 0
-    left = await ledger.sums(session, [b.id for b in locked if b.id is not None])
+    left = await ledger.sums(session, [b[0] for b in locked])
     stamp = clock.now()
-    entries = [{"space_id": b.space_id, "account_id": b.account_id, "bucket_id": b.id, "kind": EntryKind.expiry,
-                "quantity": -left[b.id or 0], "reason": "", "created_at": stamp}
-               for b in locked if not b.unlimited and left[b.id or 0] > 0]
+    entries = [{"space_id": space_id, "account_id": account_id, "bucket_id": i, "kind": EntryKind.expiry,
+                "quantity": -left[i], "reason": "", "created_at": stamp}
+               for i, space_id, account_id, unlimited in locked if not unlimited and left[i] > 0]
     if entries:
         await session.exec(insert(CreditEntry), params=entries)
-    await session.exec(update(CreditBucket), params=[
-        {"id": b.id, "expired_at": now} for b in locked])
+    await session.exec(update(CreditBucket).where(
+        col(CreditBucket.id).in_([b[0] for b in locked])).values(expired_at=now)
+        .execution_options(synchronize_session=False))
     return len(ids), len(locked)
 
 

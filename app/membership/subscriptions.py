@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -73,6 +74,7 @@ from app.membership.models import (
 )
 from app.membership.settings import settings_of
 from app.pricing import service as charges
+from app.pricing.models import Charge
 from app.pricing.quote import Item, PricedLine, product_line
 from app.pricing.vat import Amounts
 from app.resource.models import Resource
@@ -96,7 +98,13 @@ def _day(value: date, space: Space) -> str:
 
 def period_label(space: Space, plan: Plan, start: date, end: date) -> str:
     """``Plan · 01/01/2027 – 31/01/2027`` (the last day included, as people read it)."""
-    return f"{plan.name} · {_day(start, space)} – {_day(date.fromordinal(end.toordinal() - 1), space)}"
+    return _period_label(space.locale, plan.name, start, end)
+
+
+@lru_cache(maxsize=1024)
+def _period_label(locale: str, name: str, start: date, end: date) -> str:  # a renewal batch shares its dates
+    last = date.fromordinal(end.toordinal() - 1)
+    return f"{name} · {format_day(start, fmt='short', locale=locale)} – {format_day(last, fmt='short', locale=locale)}"
 
 
 def negated(line: PricedLine) -> PricedLine:
@@ -200,6 +208,16 @@ class NewPeriod:
         return periods.days(self.starts_on, self.ends_on), periods.days(start, end)
 
 
+def _charge_row(space_id: int, x: PricedLine, order_id: int, account_id: int, now: datetime) -> dict[str, object]:
+    """A charge row for a line of an order (what ``charges.record`` writes, for a bulk INSERT)."""
+    return {"space_id": space_id, "account_id": account_id, "source_type": charges.Source.order, "source_id": order_id,
+            "item": x.item, "label": x.label[:200], "quantity": x.quantity, "unit": x.unit,
+            "unit_price_cents": x.unit_price_cents, "prices_include_vat": x.prices_include_vat,
+            "vat_rate_bp": x.vat_rate_bp, "price_kind": x.price_kind, "currency": x.currency,
+            "amount_excl_cents": x.amount_excl_cents, "vat_cents": x.vat_cents,
+            "amount_incl_cents": x.amount_incl_cents, "created_at": now}
+
+
 def _insert(session: AsyncSession):
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
 
@@ -224,10 +242,11 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
     now = clock.now()
     rows = [{"space_id": space_id, "subscription_id": p.subscription_id, "plan_id": p.plan.id,
              "starts_on": p.starts_on, "ends_on": p.ends_on, "created_at": now} for p in items]
-    stmt = (_insert(session)(SubscriptionPeriod).values(rows)
+    # Rows as parameters (one statement compiled once, sent in batches), not one VALUES clause.
+    stmt = (_insert(session)(SubscriptionPeriod)
             .on_conflict_do_nothing(index_elements=["subscription_id", "starts_on"])
             .returning(col(SubscriptionPeriod.id), col(SubscriptionPeriod.subscription_id)))
-    written = {int(s): int(i) for i, s in (await session.exec(stmt)).all()}
+    written = {int(s): int(i) for i, s in (await session.exec(stmt, params=rows)).all()}
     todo = [p for p in items if p.subscription_id in written]
     if not todo:
         return written
@@ -242,8 +261,9 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
                        "created_by_id": actor_id, "created_at": now, "updated_at": now} for p, lines in priced]
         order_ids = [int(i) for i in (await session.exec(
             insert(Order).returning(col(Order.id), sort_by_parameter_order=True), params=order_rows)).scalars()]
-        for (p, lines), order_id in zip(priced, order_ids, strict=True):
-            charges.record(session, lines, source=charges.Source.order, source_id=order_id, account_id=p.account_id)
+        charge_rows = [_charge_row(space_id, x, order_id, p.account_id, now)
+                       for (p, lines), order_id in zip(priced, order_ids, strict=True) for x in lines]
+        await session.exec(insert(Charge), params=charge_rows)
         await session.exec(update(SubscriptionPeriod), params=[
             {"id": written[p.subscription_id], "order_id": o} for (p, _), o in zip(priced, order_ids, strict=True)])
 
@@ -276,9 +296,14 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
 
     await _roll_over(session, space, todo, written, actor_id=actor_id)
 
-    await session.exec(update(Subscription), params=[
-        {"id": p.subscription_id, "plan_id": p.plan.id, "current_period_start": p.base[0],
-         "current_period_end": p.ends_on, "updated_at": now} for p in todo])
+    # One UPDATE per new period's dates and plan (in a renewal batch, nearly always one).
+    groups: dict[tuple[int | None, date, date], list[int]] = {}
+    for p in todo:
+        groups.setdefault((p.plan.id, p.base[0], p.ends_on), []).append(p.subscription_id)
+    for (plan_id, start, end), sub_ids in groups.items():
+        await session.exec(update(Subscription).where(col(Subscription.id).in_(sub_ids)).values(
+            plan_id=plan_id, current_period_start=start, current_period_end=end, updated_at=now)
+            .execution_options(synchronize_session=False))
     return written
 
 
