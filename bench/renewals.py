@@ -194,9 +194,8 @@ async def main() -> int:
                            "FABRIQUE_OUTBOX_RELAY_SECONDS": "0"})
         os.environ.pop("FABRIQUE_REDIS_URL", None)
         from app import models  # noqa: F401  (every table)
-        from app.core import db
-
         from app.config import get_settings
+        from app.core import db
 
         get_settings.cache_clear()
         db.init_engine(url=sa_url)
