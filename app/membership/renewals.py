@@ -157,7 +157,7 @@ async def renew_batch(session: AsyncSession, space: Space, today: date, *, batch
     """Renew up to ``batch`` due subscriptions by one period. Returns (seen, periods written): a
     period another run wrote first is not written again, and the subscription is moved onto it."""
     rows = (await session.exec(
-        select(col(Subscription.id), col(Subscription.account_id), col(Subscription.plan_id),
+        select(col(Subscription.id), col(Subscription.account_id), col(Subscription.plan_id),  # type: ignore[call-overload]
                col(Subscription.current_period_end), col(Subscription.anchor_day), col(Subscription.ends_on))
         .where(*due_filter(today)).order_by(col(Subscription.id)).limit(batch))).all()
     if not rows:
@@ -209,7 +209,7 @@ async def expire_batch(session: AsyncSession, now: datetime, *, batch: int = BAT
         return 0, 0
     # Locked in id order (as ``ledger.lock``), read as plain rows: no objects to build for thousands.
     locked = [(i, space_id, account_id, unlimited) for i, space_id, account_id, unlimited, expired_at in (
-        await session.exec(select(col(CreditBucket.id), col(CreditBucket.space_id), col(CreditBucket.account_id),
+        await session.exec(select(col(CreditBucket.id), col(CreditBucket.space_id), col(CreditBucket.account_id),  # type: ignore[call-overload]
                                   col(CreditBucket.unlimited), col(CreditBucket.expired_at))
                            .where(col(CreditBucket.id).in_(ids)).order_by(col(CreditBucket.id)).with_for_update())
     ).all() if expired_at is None]
