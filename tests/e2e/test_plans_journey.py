@@ -16,7 +16,13 @@ _n = count(1)
 
 
 async def _space():
-    from tests.fixtures.factories import add_member, create_account, create_space, session_cookie, unique_email
+    from tests.fixtures.factories import (
+        add_member,
+        create_account,
+        create_space,
+        session_cookie,
+        unique_email,
+    )
 
     n = next(_n)
     owner = await create_account("Plans owner", unique_email("e2e-plans-owner"))
