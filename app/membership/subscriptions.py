@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -77,7 +77,7 @@ from app.pricing import service as charges
 from app.pricing.models import Charge
 from app.pricing.quote import Item, PricedLine, product_line
 from app.pricing.vat import Amounts
-from app.resource.models import Resource
+from app.resource.models import Resource, ResourceBlock
 from app.space.models import Space
 
 # -- time ---------------------------------------------------------------------------------------
@@ -296,6 +296,14 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
 
     await _roll_over(session, space, todo, written, actor_id=actor_id)
 
+    # A fixed desk's block follows the periods (see ``_hold_desk``).
+    ends: dict[date, list[str]] = {}
+    for p in todo:
+        ends.setdefault(p.ends_on, []).append(desk_source(p.subscription_id))
+    for end_on, sources in ends.items():
+        await session.exec(update(ResourceBlock).where(col(ResourceBlock.source).in_(sources)).values(
+            ends_at=local_midnight(end_on, space.timezone)).execution_options(synchronize_session=False))
+
     # One UPDATE per new period's dates and plan (in a renewal batch, nearly always one).
     groups: dict[tuple[int | None, date, date], list[int]] = {}
     for p in todo:
@@ -362,6 +370,34 @@ async def _credit_order(session: AsyncSession, space: Space, sub: Subscription, 
                                lines=[line], currency=space.currency, actor_id=actor_id)
 
 
+# -- fixed desk ---------------------------------------------------------------------------------
+
+
+def desk_source(subscription_id: int) -> str:
+    return f"subscription:{subscription_id}"
+
+
+async def _hold_desk(session: AsyncSession, space: Space, sub: Subscription) -> None:
+    """Keep the fixed desk out of everyone's bookings: a resource block (source
+    ``subscription:<id>``) from the start to the current period's end, moved on with each period
+    written and cut on the end day. (A pause keeps the desk held.)"""
+    from app.resource import service as resources
+
+    resource = await resources.get_resource(session, sub.fixed_resource_id or 0)
+    await resources.add_block(session, space, None, resource, starts_at=local_midnight(sub.starts_on, space.timezone),
+                              ends_at=local_midnight(sub.current_period_end, space.timezone),
+                              reason=_("Fixed desk of a subscription"), source=desk_source(sub.id or 0))
+
+
+async def _release_desk(session: AsyncSession, space: Space, sub: Subscription, on: date) -> None:
+    if sub.fixed_resource_id is None:
+        return
+    until = local_midnight(max(on, sub.starts_on + timedelta(days=1)), space.timezone)
+    await session.exec(update(ResourceBlock).where(
+        col(ResourceBlock.source) == desk_source(sub.id or 0), col(ResourceBlock.ends_at) > until).values(
+        ends_at=until).execution_options(synchronize_session=False))
+
+
 # -- starting -----------------------------------------------------------------------------------
 
 
@@ -407,6 +443,8 @@ async def subscribe(session: AsyncSession, space: Space, *, account_id: int, pla
     assert sub.id is not None
     await write_periods(session, space, [NewPeriod(sub.id, account_id, plan, starts_on, end)], actor_id=actor_id)
     await session.refresh(sub)
+    if fixed_resource_id is not None:
+        await _hold_desk(session, space, sub)
     log_action(session, "subscription.started", space_id=space.id, actor_id=actor_id, obj=sub, plan=plan.name,
                account_id=account_id, starts_on=starts_on.isoformat())
     return sub
@@ -683,6 +721,7 @@ async def end_now(session: AsyncSession, space: Space, sub: Subscription, *, act
             current.ends_on = cut
             session.add(current)
     await expire_period_buckets(session, sub)
+    await _release_desk(session, space, sub, on)
     sub.status = SubscriptionStatus.ended
     sub.ends_on = on
     sub.current_period_end = max(min(sub.current_period_end, on), sub.current_period_start)

@@ -8,7 +8,7 @@ from datetime import date
 from app.core import db
 from app.membership import renewals
 from app.membership.models import MembershipSettings
-from tests.booking.factories import create_resource, freeze
+from tests.booking.factories import TODAY, create_desk, create_resource, freeze, iso, post_booking
 from tests.membership.factories_plans import (
     balance,
     buckets_of,
@@ -211,3 +211,27 @@ async def test_a_fixed_desk_is_held_for_one_live_subscription(world, api):
     other_space_desk = await create_resource(world.b.space, name="Bureau B", kind="dedicated_desk", unit="day")
     r = await assign(api, world, plan, "2027-03-01", role="animator", fixed_resource_id=other_space_desk.id)
     assert r.status_code == 422 and r.json()["error"]["code"] == "fixed_resource_invalid"
+
+
+async def test_a_fixed_desk_cannot_be_booked_by_others_while_held_and_can_once_ended(world, api):
+    freeze(TODAY)  # Monday 1 March 2027
+    desk = await create_desk(world.a.space, name="Bureau 9", kind="dedicated_desk", capacity=1, horizon_days=90)
+    plan = await create_plan(world.a.space, fixed_desk=True)
+    sub = (await assign(api, world, plan, TODAY.isoformat(), fixed_resource_id=desk.id)).json()
+    day = date(2027, 3, 10)
+    r = await post_booking(api, world, role="animator", resource_id=desk.id, starts_at=iso(day, 9),
+                           ends_at=iso(day, 18))
+    assert r.status_code in (409, 422) and r.json()["error"]["code"] == "resource_blocked", r.text
+    # Renewed, it stays held in the next period.
+    freeze(date(2027, 4, 1))
+    await renewals.renew_space(world.a.space.id)
+    later = date(2027, 4, 20)
+    r = await post_booking(api, world, role="animator", resource_id=desk.id, starts_at=iso(later, 9),
+                           ends_at=iso(later, 18))
+    assert r.json()["error"]["code"] == "resource_blocked", r.text
+    # Ended on 15 April: bookable from then.
+    freeze(date(2027, 4, 15))
+    await api(world.a.tokens["manager"]).post(url(world, f"subscriptions/{sub['id']}/end"), json={"on": "2027-04-15"})
+    r = await post_booking(api, world, role="animator", resource_id=desk.id, starts_at=iso(later, 9),
+                           ends_at=iso(later, 18))
+    assert r.status_code == 201, r.text
