@@ -112,3 +112,24 @@ async def test_an_end_at_a_date_is_carried_out_by_the_job_that_day(world):
     assert len(await periods_of(space, sub.id)) == 1 and len(await orders_of(space, member.id)) == 1
     (bucket,) = await buckets_of(space, member.id)
     assert bucket.expired_at is not None and await balance(space, bucket.id) == 0
+
+
+async def test_the_hourly_fan_out_writes_one_job_per_space_and_local_date_which_the_worker_runs(world, run_jobs):
+    from app.core import clock
+    from app.membership import tasks
+
+    space, member = world.a.space, world.a.accounts["member"]
+    freeze(date(2027, 1, 31))
+    plan = await create_plan(space, allowances=[EIGHT_DAYS])
+    sub = await start(space, member, plan, date(2027, 1, 31))
+    # 23:30 UTC on 27 February is already 28 February in Paris: the space's day has come.
+    from datetime import UTC, datetime
+    clock.freeze(datetime(2027, 2, 27, 23, 30, tzinfo=UTC))
+    async with db.transaction() as session:
+        assert await tasks.fan_out(session, clock.now()) == 2  # spaces a and b
+    await run_jobs()
+    assert [p.starts_on for p in await periods_of(space, sub.id)] == [date(2027, 1, 31), date(2027, 2, 28)]
+    async with db.transaction() as session:
+        assert await tasks.fan_out(session, clock.now()) == 0  # the same local date: nothing new
+    await run_jobs()
+    assert len(await periods_of(space, sub.id)) == 2
