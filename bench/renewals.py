@@ -188,6 +188,8 @@ async def main() -> int:
         log(f"seeding {args.spaces} spaces × {args.per_space} subscriptions due today ({today})")
         await seed(conn, spaces=args.spaces, per_space=args.per_space, today=today)
         before = await counts(conn)
+        if os.environ.get("BENCH_LOG_SLOW"):
+            await conn.execute(f"ALTER DATABASE {DB_NAME} SET log_min_duration_statement = {os.environ['BENCH_LOG_SLOW']}")
 
         os.environ.update({"FABRIQUE_DATABASE_URL": sa_url, "FABRIQUE_ENV": "production",
                            "FABRIQUE_SECRET_KEY": "bench-secret-key-that-is-long-enough-for-the-checks",

@@ -221,7 +221,7 @@ async def expire_batch(session: AsyncSession, now: datetime, *, batch: int = BAT
                 "quantity": -left[i], "reason": "", "created_at": stamp}
                for i, space_id, account_id, unlimited in locked if not unlimited and left[i] > 0]
     if entries:
-        await session.exec(insert(CreditEntry), params=entries)
+        await session.exec(insert(CreditEntry).returning(col(CreditEntry.id)), params=entries)  # VALUES batches
     await session.exec(update(CreditBucket).where(
         col(CreditBucket.id).in_([b[0] for b in locked])).values(expired_at=now)
         .execution_options(synchronize_session=False))

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, update
+from sqlalchemy import case, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
@@ -263,9 +263,12 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
             insert(Order).returning(col(Order.id), sort_by_parameter_order=True), params=order_rows)).scalars()]
         charge_rows = [_charge_row(space_id, x, order_id, p.account_id, now)
                        for (p, lines), order_id in zip(priced, order_ids, strict=True) for x in lines]
-        await session.exec(insert(Charge), params=charge_rows)
-        await session.exec(update(SubscriptionPeriod), params=[
-            {"id": written[p.subscription_id], "order_id": o} for (p, _), o in zip(priced, order_ids, strict=True)])
+        # RETURNING makes the driver send the rows as multi-row VALUES batches, not one statement each.
+        await session.exec(insert(Charge).returning(col(Charge.id)), params=charge_rows)
+        order_of = {written[p.subscription_id]: o for (p, _), o in zip(priced, order_ids, strict=True)}
+        period_id = col(SubscriptionPeriod.id)
+        await session.exec(update(SubscriptionPeriod).where(period_id.in_(list(order_of))).values(
+            order_id=case(order_of, value=period_id)).execution_options(synchronize_session=False))
 
     # Allowance buckets and their grants.
     allowances = await allowances_of(session, sorted({p.plan.id for p in todo if p.plan.id is not None}))
@@ -292,7 +295,7 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
                     "quantity": qty, "reason": "", "actor_id": actor_id, "created_at": now}
                    for (account, qty), b in zip(grants, bucket_ids, strict=True) if qty]
         if entries:
-            await session.exec(insert(CreditEntry), params=entries)
+            await session.exec(insert(CreditEntry).returning(col(CreditEntry.id)), params=entries)
 
     await _roll_over(session, space, todo, written, actor_id=actor_id)
 
