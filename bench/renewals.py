@@ -4,8 +4,9 @@ Seeds a dedicated PostgreSQL database (``fabrique_bench_renewals``) with 10,000 
 today across 20 spaces (500 each: a monthly plan at 310.00 € with 8 desk-days, the period ending
 today with its allowance bucket, which expires today), then runs the renewal as the worker runs
 it: the hourly cron task's fan-out writes one ``membership.renew`` outbox row per space and local
-date, and the job queue (the in-process runner of the embedded mode; the same task wrapper as the
-arq worker: outbox claim, own transactions, batches of 500) runs the 20 jobs.
+date, and a worker runs the 20 jobs (the task wrapper: outbox claim, own transactions, batches of
+500): an arq worker on Redis (db 12, flushed first), several jobs at once as in production, or —
+without Redis, or with ``--redis ''`` — the in-process runner of the embedded mode.
 
 Prints the first run (10,000 periods, orders, charges, buckets and grants written; 10,000 buckets
 expired) and a second run the same day (the cron fan-out again — its keys are taken — then each
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DB_NAME = "fabrique_bench_renewals"
 TZ = "Europe/Paris"
 TARGET_RENEW, TARGET_RERUN = 5.0, 1.0
+REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
 def log(msg: str) -> None:
@@ -99,34 +101,54 @@ async def counts(conn: asyncpg.Connection) -> dict[str, int]:
     return out
 
 
-async def run_jobs(label: str) -> tuple[float, int]:
-    """The cron task's fan-out, then the queue runs the jobs it wrote. Returns (seconds, renewed)."""
+async def run_jobs(label: str, redis_url: str | None) -> tuple[float, int]:
+    """The cron task's fan-out, then the worker runs the jobs it wrote. Returns (seconds, renewed).
+
+    With Redis: an arq worker (``workers.settings``, burst mode, in this process) runs the jobs
+    from the queue, several at once as in production. Without: the in-process runner of the
+    embedded mode, one job at a time."""
     from app.core import clock, db, jobs
     from app.membership import tasks
-    from workers.inline import InlineQueue
+    from workers import task as task_module
 
-    queue = InlineQueue()
-    jobs.set_queue(queue)
     results: list[dict] = []
     renew = tasks.renew
 
-    async def counting(ctx, space_id, day):  # the task, its result kept for the print
+    async def counting(ctx, space_id, day):  # the task itself; its result kept for the print
         result = await renew(ctx, space_id, day)
         results.append(result)
         return result
 
-    from workers import task as task_module
-
     task_module.TASKS["membership.renew"] = task_module._wrap("membership.renew", counting, False)
     t, cpu = time.perf_counter(), time.process_time()
-    async with db.transaction() as session:
-        written = await tasks.fan_out(session, clock.now())
-    await queue.drain(timeout=600)
+    if redis_url:
+        from arq import Worker
+
+        from workers.queue import connect
+        from workers.settings import build_worker_settings
+
+        queue = await connect(redis_url)
+        jobs.set_queue(queue)
+        async with db.transaction() as session:
+            written = await tasks.fan_out(session, clock.now())
+        settings = build_worker_settings(redis_url)
+        worker = Worker(functions=settings["functions"], redis_pool=queue.pool, burst=True, poll_delay=0.01,
+                        handle_signals=False, max_tries=settings["max_tries"], keep_result=0)
+        await worker.main()
+        await worker.close()
+    else:
+        from workers.inline import InlineQueue
+
+        inline = InlineQueue()
+        jobs.set_queue(inline)
+        async with db.transaction() as session:
+            written = await tasks.fan_out(session, clock.now())
+        await inline.drain(timeout=600)
+        await inline.close()
     elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
     renewed = sum(r["renewed"] for r in results)
     log(f"{label}: fan-out wrote {written} jobs; {len(results)} ran; renewed {renewed}, "
         f"expired {sum(r['expired'] for r in results)} in {elapsed:.2f} s (this process's CPU: {cpu:.2f} s)")
-    await queue.close()
     return elapsed, renewed
 
 
@@ -154,6 +176,18 @@ async def _space_ids() -> list[int]:
             return [s for s in (await session.exec(select(Space.id))).all() if s is not None]
 
 
+def redis_usable(url: str) -> bool:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.flushdb()  # the bench's own database: nothing left from a previous run
+        client.close()
+        return True
+    except Exception:
+        return False
+
+
 def booking_ratio() -> str:
     """``booking_with_credits_vs_plain`` from the credits benchmark, when it exists on this branch."""
     source = ROOT / "bench" / "booking.py"
@@ -174,6 +208,7 @@ async def main() -> int:
     parser.add_argument("--spaces", type=int, default=20)
     parser.add_argument("--per-space", type=int, default=500)
     parser.add_argument("--skip-booking", action="store_true", help="print booking_with_credits_vs_plain=NA")
+    parser.add_argument("--redis", default=REDIS_URL, help="the arq worker's Redis ('' for the in-process runner)")
     args = parser.parse_args()
 
     admin = _seed.dsn(args.host, args.port, args.user, "postgres")
@@ -194,17 +229,22 @@ async def main() -> int:
         os.environ.update({"FABRIQUE_DATABASE_URL": sa_url, "FABRIQUE_ENV": "production",
                            "FABRIQUE_SECRET_KEY": "bench-secret-key-that-is-long-enough-for-the-checks",
                            "FABRIQUE_OUTBOX_RELAY_SECONDS": "0"})
-        os.environ.pop("FABRIQUE_REDIS_URL", None)
+        redis_url = args.redis if args.redis and redis_usable(args.redis) else None
+        if redis_url:
+            os.environ["FABRIQUE_REDIS_URL"] = redis_url
+        else:
+            log("no Redis: the jobs run in the in-process runner of the embedded mode")
+            os.environ.pop("FABRIQUE_REDIS_URL", None)
         from app import models  # noqa: F401  (every table)
         from app.config import get_settings
         from app.core import db
 
         get_settings.cache_clear()
         db.init_engine(url=sa_url)
-        first_s, renewed = await run_jobs("first run")
+        first_s, renewed = await run_jobs("first run", redis_url)
         after = await counts(conn)
         log("written: " + ", ".join(f"{k} +{after[k] - before[k]}" for k in after))
-        again_s, again = await run_jobs("second run (cron)")
+        again_s, again = await run_jobs("second run (cron)", redis_url)
         rerun_s, rerun = await rerun_spaces()
         log(f"second run (each space's job run again): renewed {rerun} in {rerun_s:.2f} s")
         total_rerun = again_s + rerun_s
