@@ -290,10 +290,9 @@ async def _plan_out(session, plan: Plan) -> PlanOut:
 
 
 async def valid_plan(plan_id: IdPath, ctx: SpaceView, session: SessionDep) -> Plan:
-    plan = await catalogue.get_plan(session, plan_id)
-    if not plan.public and not ctx.can(Perm.membership_view):
-        raise NotFound()  # a private plan is staff's business
-    return plan
+    if ctx.can(Perm.membership_view):
+        return await catalogue.get_plan(session, plan_id)
+    return await catalogue.plan_for_member(session, plan_id)  # a private plan: 404 plan_not_available
 
 
 ValidPlan = Annotated[Plan, Depends(valid_plan)]

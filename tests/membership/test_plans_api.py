@@ -25,7 +25,10 @@ async def test_a_manager_defines_a_plan_and_members_see_only_public_ones(world, 
     private = (await manager.post(url(world, "plans"), json={**PLAN, "name": "Sur mesure", "public": False})).json()
     member = api(world.a.tokens["member"])
     assert [p["id"] for p in (await member.get(url(world, "plans"))).json()] == [plan["id"]]
-    assert (await member.get(url(world, f"plans/{private['id']}"))).status_code == 404
+    r = await member.get(url(world, f"plans/{private['id']}"))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "plan_not_available"
+    r = await member.get(url(world, "plans/999999"))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "plan_not_found"
     assert len((await manager.get(url(world, "plans"))).json()) == 2
     # Another space's plan does not exist here.
     assert (await api(world.b.tokens["manager"]).get(url(world, f"plans/{plan['id']}", "b"))).status_code == 404
