@@ -25,10 +25,10 @@ LINT_PATHS = $(wildcard app workers tests bench migrations)
 .DEFAULT_GOAL := help
 
 .PHONY: help venv dev translations messages run test test-e2e chromium wrk lint \
-	bench-booking bench-calendar bench-floor clean distclean
+	bench-booking bench-calendar bench-floor bench-renewals clean distclean
 
 help:
-	@echo "make run | test | test-e2e | lint | messages | translations | bench-booking | bench-calendar | bench-floor | clean"
+	@echo "make run | test | test-e2e | lint | messages | translations | bench-booking | bench-calendar | bench-floor | bench-renewals | clean"
 	@echo "variables: PY=$(PY) VENV=$(VENV) HOST=$(HOST) PORT=$(PORT) PYTEST_ARGS=..."
 
 # --- environment ---------------------------------------------------------------------------------
@@ -135,6 +135,10 @@ bench-calendar: dev wrk
 
 bench-floor: dev wrk
 	$(BIN)/python -m bench.floor
+
+# 10,000 subscriptions due today across 20 spaces, renewed by the job (PostgreSQL only; no wrk).
+bench-renewals: dev
+	$(BIN)/python -m bench.renewals
 
 # --- cleanup ---------------------------------------------------------------------------------------
 # `clean` never touches var/ (the embedded SQLite database holds real data).

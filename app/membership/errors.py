@@ -4,7 +4,7 @@ Each helper's area adds its own below; one class per refusal a user can meet."""
 
 from __future__ import annotations
 
-from app.core.errors import Conflict
+from app.core.errors import Conflict, FabriqueError, NotFound, ValidationFailed
 from app.core.i18n import N_
 
 
@@ -34,3 +34,97 @@ class BucketClosed(Conflict):
 class BucketUnlimited(Conflict):
     code = "credits_unlimited"
     message = N_("This allowance is unlimited: there is no balance to adjust.")
+# -- plans and subscriptions (app.membership.plans, .subscriptions) ----------------------------
+
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+    message = N_("This plan does not exist.")
+
+
+class PlanNotAvailable(FabriqueError):
+    """A member asked for a private plan (staff assign those)."""
+
+    status_code = 404
+    code = "plan_not_available"
+    message = N_("This plan is not offered to members: ask the team.")
+
+
+class PlanArchived(Conflict):
+    code = "plan_archived"
+    message = N_("This plan is archived: it can no longer be subscribed to.")
+
+
+class PassProductNotFound(NotFound):
+    code = "pass_product_not_found"
+    message = N_("This pass does not exist.")
+
+
+class SubscriptionNotFound(NotFound):
+    code = "subscription_not_found"
+    message = N_("This subscription does not exist.")
+
+
+class SubscriptionEnded(Conflict):
+    code = "subscription_ended"
+    message = N_("This subscription has ended.")
+
+
+class SamePlan(Conflict):
+    code = "same_plan"
+    message = N_("The subscription is already on this plan.")
+
+
+class ChangeOutsidePeriod(ValidationFailed):
+    code = "change_outside_period"
+    message = N_("A change of plan takes effect within the current period (from %(start)s to %(end)s).")
+
+
+class EndBeforeStart(ValidationFailed):
+    code = "end_before_start"
+    message = N_("The end must come after the start.")
+
+
+class PauseTooLong(ValidationFailed):
+    code = "pause_too_long"
+    message = N_("A pause may last %(days)s days at most in this space.")
+
+
+class PauseOverlaps(Conflict):
+    code = "pause_overlaps"
+    message = N_("This pause overlaps another pause of the subscription.")
+
+
+class PauseInThePast(ValidationFailed):
+    code = "pause_in_the_past"
+    message = N_("A pause cannot start before the current period.")
+
+
+class NotPaused(Conflict):
+    code = "not_paused"
+    message = N_("This subscription is not paused.")
+
+
+class MinCommitmentNotReached(Conflict):
+    code = "min_commitment_not_reached"
+    message = N_("This subscription is committed until %(date)s: it cannot end before.")
+
+
+class ForceNeedsReason(ValidationFailed):
+    code = "force_needs_reason"
+    message = N_("Ending before the commitment needs a reason.")
+
+
+class FixedResourceTaken(Conflict):
+    code = "fixed_resource_taken"
+    message = N_("This desk is already held for another member's subscription.")
+
+
+class FixedResourceInvalid(ValidationFailed):
+    code = "fixed_resource_invalid"
+    message = N_("Choose a desk of this space for the plan's fixed desk.")
+
+
+
+class ChangePeriodDiffers(ValidationFailed):
+    code = "change_period_differs"
+    message = N_("A plan changes for one of the same period (monthly, quarterly, yearly): end this one and start the other.")

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, event
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, and_, column, event
 from sqlmodel import Field
 
 from app.core.clock import now
@@ -210,6 +210,9 @@ class PassRate(SpaceScoped, table=True):
     units_per: int = 1
 
 
+_FIXED_LIVE = and_(column("fixed_resource_id").is_not(None), column("status") != "ended")
+
+
 @kept_record
 class Subscription(SpaceScoped, table=True):
     """A member held to a plan. Periods run from ``current_period_start`` to ``current_period_end``
@@ -220,6 +223,9 @@ class Subscription(SpaceScoped, table=True):
     __table_args__ = (
         Index("ix_subscription_space_account", "space_id", "account_id"),
         Index("ix_subscription_space_status_period_end", "space_id", "status", "current_period_end"),
+        # A fixed desk is held by one live subscription at a time (app.membership.subscriptions).
+        Index("uq_subscription_fixed_resource_live", "fixed_resource_id", unique=True,
+              postgresql_where=_FIXED_LIVE, sqlite_where=_FIXED_LIVE),
         space_key("subscription"),
         space_ref("plan_id", "plan", ondelete="RESTRICT"),
         space_ref("fixed_resource_id", "resource", ondelete="RESTRICT"),

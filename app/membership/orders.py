@@ -53,7 +53,7 @@ async def mark_paid(session: AsyncSession, order: Order, *, method: str = "on_si
     """Mark an open order paid (once: the database decides between two racing) and run what its
     purpose does when paid."""
     now = clock.now()
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Order).where(col(Order.id) == order.id, col(Order.status) == OrderStatus.open)
         .values(status=OrderStatus.paid, paid_at=now, paid_method=method, paid_by_id=actor_id, updated_at=now))
     if result.rowcount != 1:
