@@ -23,7 +23,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, event
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, event, text
 from sqlmodel import Field
 
 from app.core.clock import now
@@ -450,6 +450,10 @@ class JoinRequest(SpaceScoped, table=True):
     __tablename__ = "join_request"
     __table_args__ = (
         Index("ix_join_request_space_status", "space_id", "status"),
+        # One pending request per address and space: asking twice while pending is one request,
+        # decided by the database when two arrive at once (app.membership.join).
+        Index("uq_join_request_pending_email", "space_id", "email", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
         space_key("join_request"),
         space_ref("plan_id", "plan", ondelete="RESTRICT"),
     )
@@ -465,3 +469,23 @@ class JoinRequest(SpaceScoped, table=True):
     decided_at: datetime | None = None
     decline_message: str = Field(default="", max_length=2000)
     created_at: datetime = Field(default_factory=now)
+
+
+class ReminderKind(StrEnum):
+    adhesion = "adhesion"
+    pass_ = "pass"
+
+
+class ExpiryReminder(SpaceScoped, table=True):
+    """That a reminder before an adhésion or a pass expires was sent: once per item, by the unique
+    key (``app.membership.adhesion.send_reminders`` inserts, and e-mails only what it inserted)."""
+
+    __tablename__ = "expiry_reminder"
+    __table_args__ = (UniqueConstraint("space_id", "kind", "item_id", name="uq_expiry_reminder_item"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = Field(foreign_key="space.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=10)  # ReminderKind
+    item_id: int  # the adhésion's or the credit bucket's id
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
+    sent_at: datetime = Field(default_factory=now)
