@@ -434,6 +434,9 @@ class Order(SpaceScoped, table=True):
     label: str = Field(max_length=200)
     currency: str = Field(default="EUR", max_length=3)
     total_incl_cents: int = 0
+    # The pass bought (purpose "pass"): its bucket opens when the order is paid. No foreign key, as
+    # ``CreditBucket.plan_allowance_id``: the bucket (with its own guarded key) is the record of it.
+    pass_product_id: int | None = None
     paid_at: datetime | None = None
     paid_method: str = Field(default="", max_length=16)  # "on_site"; online payments later
     paid_by_id: int | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")  # staff marking it

@@ -1,4 +1,4 @@
-"""Orders and joining: one pending join request per address and space; expiry reminders sent once.
+"""Orders and joining: the pass an order buys; one pending join request per address and space; expiry reminders sent once.
 
 Revision ID: fb5d8c3154c6
 Revises: 60538530a43b
@@ -36,12 +36,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("space_id", "kind", "item_id", name="uq_expiry_reminder_item"),
     )
     op.create_index(op.f("ix_expiry_reminder_space_id"), "expiry_reminder", ["space_id"], unique=False)
-    # Plain CREATE INDEX on both databases: no table rebuild.
+    # Plain ALTER TABLE / CREATE INDEX on both databases: no table rebuild.
+    op.add_column("member_order", sa.Column("pass_product_id", sa.Integer(), nullable=True))
     op.create_index("uq_join_request_pending_email", "join_request", ["space_id", "email"], unique=True,
                     sqlite_where=PENDING, postgresql_where=PENDING)
 
 
 def downgrade() -> None:
     op.drop_index("uq_join_request_pending_email", table_name="join_request")
+    # Native DROP COLUMN (SQLite ≥ 3.35): a batch rebuild of a table others point at is not safe.
+    op.execute("ALTER TABLE member_order DROP COLUMN pass_product_id")
     op.drop_index(op.f("ix_expiry_reminder_space_id"), table_name="expiry_reminder")
     op.drop_table("expiry_reminder")
