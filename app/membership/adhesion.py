@@ -15,10 +15,11 @@ from __future__ import annotations
 import calendar
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import exists, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -239,3 +240,63 @@ async def _cancelled(session: AsyncSession, order: Order) -> None:
     await session.exec(update(Adhesion).where(col(Adhesion.order_id) == order.id,
                                               col(Adhesion.cancelled_at).is_(None))
                        .values(cancelled_at=order.cancelled_at))
+
+
+# -- reminders before an adhésion or a pass expires ---------------------------------------------------
+
+async def send_reminders(session: AsyncSession, space: Space) -> int:
+    """E-mail every member whose adhésion or pass ends within ``reminder_days`` (the space's local
+    days), once per item: a row per item in ``expiry_reminder`` (unique), inserted first — only
+    what this run inserted is e-mailed, so a second run, or two at once, send nothing more."""
+    from app.account.models import Account
+    from app.config import get_settings
+    from app.core.dialect import insert_ignoring_conflict
+    from app.core.mail import queue_email
+    from app.membership.models import BucketSource, CreditBucket, ExpiryReminder, ReminderKind
+
+    settings = await settings_of(session)
+    if settings.reminder_days <= 0:
+        return 0
+    today = local_today(space)
+    horizon = today + timedelta(days=settings.reminder_days)
+    now = clock.now()
+    horizon_at = datetime.combine(horizon + timedelta(days=1), time.min, ZoneInfo(space.timezone))
+    due: list[tuple[str, int, int, str, date]] = []
+    # The adhésions current now and ending within the horizon (not renewed yet: no later one).
+    later = aliased(Adhesion)
+    rows = await session.exec(
+        select(Adhesion, AdhesionTier).join(AdhesionTier, col(AdhesionTier.id) == Adhesion.tier_id)
+        .where(*current_condition(today), col(Adhesion.ends_on) <= horizon,
+               ~exists(select(later.id).where(later.account_id == Adhesion.account_id, later.starts_on >= Adhesion.ends_on,
+                                              col(later.cancelled_at).is_(None)))))
+    for adhesion, tier in rows.all():
+        due.append((ReminderKind.adhesion, adhesion.id, adhesion.account_id, tier.name,  # type: ignore[arg-type]
+                    adhesion.ends_on - timedelta(days=1)))
+    buckets = await session.exec(select(CreditBucket).where(
+        CreditBucket.source == BucketSource.pass_, col(CreditBucket.expired_at).is_(None),
+        col(CreditBucket.valid_until) > now, col(CreditBucket.valid_until) <= horizon_at))
+    passes = list(buckets.all())
+    from app.membership.ledger import sums
+
+    left = await sums(session, [b.id for b in passes if b.id is not None])
+    for bucket in passes:
+        if bucket.id is not None and left.get(bucket.id, 0) > 0:
+            last_day = (bucket.valid_until - timedelta(microseconds=1)).astimezone(ZoneInfo(space.timezone)).date()
+            due.append((ReminderKind.pass_, bucket.id, bucket.account_id, bucket.label, last_day))
+    sent = 0
+    for kind, item_id, account_id, label, last_day in due:
+        stmt = insert_ignoring_conflict(session, ExpiryReminder.__table__,  # type: ignore[attr-defined]
+                                        {"space_id": space.id, "kind": kind, "item_id": item_id,
+                                         "account_id": account_id, "sent_at": now},
+                                        on=["space_id", "kind", "item_id"]).returning(ExpiryReminder.__table__.c.id)  # type: ignore[attr-defined]
+        if (await session.exec(stmt)).first() is None:
+            continue
+        account = await session.get(Account, account_id)
+        if account is None:
+            continue
+        queue_email(session, account.email, "membership_expiry_reminder", {
+            "space_name": space.name, "name": account.name, "kind": str(kind), "label": label,
+            "last_day": last_day, "url": f"{get_settings().base_url}/s/{space.slug}/membership",
+        }, locale=account.locale or space.locale)
+        sent += 1
+    return sent
