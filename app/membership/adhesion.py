@@ -19,8 +19,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, update
-from sqlalchemy.orm import aliased
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -300,3 +300,12 @@ async def send_reminders(session: AsyncSession, space: Space) -> int:
         }, locale=account.locale or space.locale)
         sent += 1
     return sent
+
+
+async def list_adhesions(session: AsyncSession, *, account_id: int | None, limit: int = 50,
+                         offset: int = 0) -> list[Adhesion]:
+    stmt = select(Adhesion)
+    if account_id is not None:
+        stmt = stmt.where(Adhesion.account_id == account_id)
+    return list((await session.exec(stmt.order_by(col(Adhesion.starts_on).desc(), col(Adhesion.id).desc())
+                                    .offset(offset).limit(limit))).all())
