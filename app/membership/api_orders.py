@@ -290,6 +290,14 @@ async def order_of_caller(order_id: int, ctx: SpaceMemberCtx, session: SessionDe
 VisibleOrder = Annotated[Order, Depends(order_of_caller)]
 
 
+async def order_to_cancel(order_id: int, ctx: SpaceMemberCtx, session: SessionDep) -> Order:
+    """An order the caller may cancel: their own, or any with billing.manage; else 404."""
+    return await orders_.get(session, order_id, account_id=None if ctx.can(Perm.billing_manage) else ctx.account.id)
+
+
+CancellableOrder = Annotated[Order, Depends(order_to_cancel)]
+
+
 @router.get("/orders", response_model=list[OrderRead])
 async def list_orders(
     ctx: SpaceMemberCtx, session: SessionDep,
@@ -318,12 +326,10 @@ async def mark_paid(order: VisibleOrder, ctx: BillingManageCtx, session: Session
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderRead)
-async def cancel_order(order: VisibleOrder, ctx: SpaceMemberCtx, session: SessionDep,
+async def cancel_order(order: CancellableOrder, ctx: SpaceMemberCtx, session: SessionDep,
                        payload: CancelOrder | None = None) -> OrderRead:
     """Cancel an open order (staff with billing.manage, or the member whose order it is): its lines
     are reversed and what it would have granted is not granted. A paid order is not cancelled."""
-    if order.account_id != ctx.account.id and not ctx.can(Perm.billing_manage):
-        raise PermissionDenied()
     order = await orders_.cancel(session, order, actor_id=ctx.account.id, reason=payload.reason if payload else "")
     return OrderRead.of(order, await orders_.detail(session, order))
 

@@ -9,14 +9,14 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 
 from app.core import money
-from app.core.errors import FabriqueError, PermissionDenied, ValidationFailed
+from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, redirect, register_space_nav, render
 from app.membership import adhesion as adhesions
 from app.membership import join, overview
 from app.membership import orders as orders_
-from app.membership.api_orders import sees_all_orders
+from app.membership.api_orders import CancellableOrder, sees_all_orders
 from app.membership.models import AdhesionTierKind, JoinRequest, Order
 from app.membership.web import router
 from app.pricing import vat
@@ -119,10 +119,8 @@ async def mark_paid(request: Request, order: VisibleOrder, ctx: BillingManageCtx
 
 
 @router.post("/s/{slug}/orders/{order_id:int}/cancel")
-async def cancel(request: Request, order: VisibleOrder, ctx: SpaceMemberCtx, session: SessionDep) -> Response:
+async def cancel(request: Request, order: CancellableOrder, ctx: SpaceMemberCtx, session: SessionDep) -> Response:
     try:
-        if order.account_id != ctx.account.id and not ctx.can(Perm.billing_manage):
-            raise PermissionDenied()
         await orders_.cancel(session, order, actor_id=ctx.account.id)
     except FabriqueError as exc:
         return await _order_page(request, ctx, session, order, error=exc)
