@@ -23,7 +23,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, event, text
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, column, event
 from sqlmodel import Field
 
 from app.core.clock import now
@@ -456,7 +456,8 @@ class JoinRequest(SpaceScoped, table=True):
         # One pending request per address and space: asking twice while pending is one request,
         # decided by the database when two arrive at once (app.membership.join).
         Index("uq_join_request_pending_email", "space_id", "email", unique=True,
-              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+              sqlite_where=column("status") == JoinStatus.pending.value,
+              postgresql_where=column("status") == JoinStatus.pending.value),
         space_key("join_request"),
         space_ref("plan_id", "plan", ondelete="RESTRICT"),
     )
