@@ -34,6 +34,7 @@ from app.account.service import get_by_email
 from app.audit.service import audit_labels, log_action
 from app.config import get_settings
 from app.core import clock
+from app.core.errors import FabriqueError
 from app.core.i18n import _l
 from app.core.mail import queue_email
 from app.core.permissions import Perm, Role, has_perm
@@ -198,6 +199,13 @@ async def assign_requested_plan(session: AsyncSession, space: Space, invitation:
         return
     from app.membership.adhesion import local_today
 
-    await subscriptions.subscribe(session, space, account_id=account.id, plan=plan, starts_on=local_today(space),
-                                  actor_id=req.decided_by_id)
+    try:
+        # A plan that cannot be assigned (e.g. archived since) must not stop the person joining:
+        # staff see the plan chosen on the request and assign one by hand.
+        async with session.begin_nested():
+            await subscriptions.subscribe(session, space, account_id=account.id, plan=plan,
+                                          starts_on=local_today(space), actor_id=req.decided_by_id)
+    except FabriqueError as exc:
+        log.warning("join request %s: plan %s not assigned (%s)", req.id, plan.id, exc.error_code)
+        return
     log_action(session, "join.plan_assigned", space_id=space.id, actor_id=account.id, obj=req, plan_id=plan.id)

@@ -21,8 +21,9 @@ from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, redirec
 from app.membership import adhesion as adhesions
 from app.membership import join, overview
 from app.membership import orders as orders_
-from app.membership.errors import JoinClosed
-from app.membership.models import JoinPolicy, PassProduct
+from app.membership.errors import AdhesionRequired, JoinClosed, PlanUnavailable
+from app.membership.models import JoinPolicy, PassProduct, Subscription
+from app.membership.settings import settings_of
 from app.membership.web import router
 from app.space import service as spaces
 from app.space.deps import SpaceContext, space_access
@@ -49,7 +50,7 @@ async def _page(request: Request, ctx: SpaceContext, session, *, error: Fabrique
     held = {p.plan.id for p in data.plans}
     plans = [p for p in await join.public_plans(session) if p.id not in held] if subscriptions else []
     return render(request, "membership/member_membership.html", {
-        "ctx": ctx, "data": data, "passes": await _passes_on_sale(session),
+        "ctx": ctx, "data": data, "passes": await _passes_on_sale(session), "can_cancel_plans": subscriptions is not None,
         "tiers": await adhesions.list_tiers(session, staff=False), "plans": plans,
         "today": adhesions.local_today(ctx.space),
         "adhesion_last_day": data.adhesion.adhesion.ends_on - timedelta(days=1) if data.adhesion.adhesion else None,
@@ -105,14 +106,37 @@ async def subscribe(request: Request, ctx: SpaceMemberCtx, session: SessionDep) 
         plan_id = _int(form, "plan_id")
         plan = next((p for p in await join.public_plans(session) if p.id == plan_id), None)
         if plan is None or subscriptions is None:
-            from app.membership.errors import PlanUnavailable
-
             raise PlanUnavailable()
+        if (await settings_of(session)).adhesion_for_plans and not await adhesions.is_current(
+                session, ctx.account.id, adhesions.local_today(ctx.space)):  # type: ignore[arg-type]
+            raise AdhesionRequired()
         await subscriptions.subscribe(session, ctx.space, account_id=ctx.account.id, plan=plan,
                                       starts_on=adhesions.local_today(ctx.space), actor_id=ctx.account.id)
     except FabriqueError as exc:
         return await _page(request, ctx, session, error=exc, form=form)
     return redirect(f"/s/{ctx.space.slug}/membership", message=_("You are subscribed."))
+
+
+@router.post("/s/{slug}/membership/cancel-plan")
+async def cancel_plan(request: Request, ctx: SpaceMemberCtx, session: SessionDep) -> Response:
+    """End one's own subscription when its current period ends (the subscriptions service decides)."""
+    from sqlmodel import select
+
+    form = await form_data(request)
+    subscriptions = join._subscriptions()
+    try:
+        sub_id = _int(form, "subscription_id")
+        sub = (await session.exec(select(Subscription).where(Subscription.id == sub_id,
+                                                             Subscription.account_id == ctx.account.id))).first()
+        if sub is None or subscriptions is None:
+            from app.core.errors import NotFound
+
+            raise NotFound()
+        sub = await subscriptions.cancel_at_period_end(session, ctx.space, sub, actor_id=ctx.account.id)
+    except FabriqueError as exc:
+        return await _page(request, ctx, session, error=exc, form=form)
+    return redirect(f"/s/{ctx.space.slug}/membership", message=_(
+        "Your plan ends at the end of the current period."))
 
 
 # -- the join form, for visitors -------------------------------------------------------------------

@@ -48,7 +48,8 @@ async def test_a_request_waits_for_the_staff_who_are_told_by_email(client, api, 
 
 
 async def test_accepting_invites_the_person_and_the_invitation_makes_them_a_member(client, api, world, outbox, web):
-    await client.post(url(world), json=ask())
+    plan = await create_plan(world.a.space)
+    await client.post(url(world), json=ask(plan_id=plan.id))
     (req,) = await _requests(world)
     await outbox()
     manager = api(world.a.tokens["manager"])
