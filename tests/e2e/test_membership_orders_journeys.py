@@ -17,7 +17,13 @@ _n = count(1)
 
 
 async def _space(label: str):
-    from tests.fixtures.factories import add_member, create_account, create_space, session_cookie, unique_email
+    from tests.fixtures.factories import (
+        add_member,
+        create_account,
+        create_space,
+        session_cookie,
+        unique_email,
+    )
     from tests.membership.orders_factories import create_pass, create_plan
 
     n = next(_n)
