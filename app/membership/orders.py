@@ -73,12 +73,14 @@ def on_cancelled(purpose: OrderPurpose) -> Callable[[PaidHandler], PaidHandler]:
 
 
 async def create(session: AsyncSession, *, account_id: int, purpose: OrderPurpose, label: str,
-                 lines: list[PricedLine], currency: str, actor_id: int | None) -> Order:
-    """An open order and its charges, in the caller's transaction."""
+                 lines: list[PricedLine], currency: str, actor_id: int | None,
+                 pass_product_id: int | None = None) -> Order:
+    """An open order and its charges, in the caller's transaction (``pass_product_id``: the pass a
+    ``pass`` order buys, opened when it is paid)."""
     now = clock.now()
     order = Order(space_id=require_scope(session), account_id=account_id, purpose=purpose, label=label[:200],
-                  currency=currency, total_incl_cents=total_incl(lines), created_by_id=actor_id, created_at=now,
-                  updated_at=now)
+                  currency=currency, total_incl_cents=total_incl(lines), pass_product_id=pass_product_id,
+                  created_by_id=actor_id, created_at=now, updated_at=now)
     session.add(order)
     await session.flush()
     charges.record(session, lines, source=charges.Source.order, source_id=order.id, account_id=account_id)
@@ -200,17 +202,9 @@ async def buy_pass(session: AsyncSession, space: Space, product: PassProduct, *,
                    actor_id: int | None, paid_on_site: bool = False) -> Order:
     """An order for a pass (open; paid at once when free, or when staff sell it on site). The
     pass's units are granted when the order is paid (``_open_pass_bucket``)."""
-    now = clock.now()
-    order = Order(space_id=require_scope(session), account_id=account_id, purpose=OrderPurpose.pass_,
-                  label=product.name[:200], currency=space.currency, pass_product_id=product.id,
-                  created_by_id=actor_id, created_at=now, updated_at=now)
-    lines = [pass_line(space, product)]
-    order.total_incl_cents = total_incl(lines)
-    session.add(order)
-    await session.flush()
-    charges.record(session, lines, source=charges.Source.order, source_id=order.id, account_id=account_id)
-    log_action(session, "order.created", space_id=order.space_id, actor_id=actor_id, obj=order,
-               purpose=order.purpose, account_id=account_id, total_incl_cents=order.total_incl_cents)
+    order = await create(session, account_id=account_id, purpose=OrderPurpose.pass_, label=product.name,
+                         lines=[pass_line(space, product)], currency=space.currency, actor_id=actor_id,
+                         pass_product_id=product.id)
     if paid_on_site and order.total_incl_cents:
         return await mark_paid(session, order, actor_id=actor_id)
     return await settle_if_free(session, order, actor_id=actor_id)

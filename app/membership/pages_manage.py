@@ -4,6 +4,7 @@ adhésion tiers, and requests to join. An order's own page is also its member's.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
@@ -57,7 +58,7 @@ async def memberships(
     data = await overview.overview(session, ctx.space, filters=chosen, q=q, page=page)
     return render(request, "membership/manage_overview.html", {
         "ctx": ctx, "data": data, "chosen": chosen, "q": q, "filters": FILTER_LABELS,
-        "query": "&".join([f"filter={f}" for f in sorted(chosen)] + ([f"q={q}"] if q else [])),
+        "query": urlencode([("filter", f) for f in sorted(chosen)] + ([("q", q)] if q else [])),
     })
 
 
