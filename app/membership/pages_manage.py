@@ -13,7 +13,7 @@ from app.core import money
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm
-from app.core.web import SessionDep, form_data, redirect, register_space_nav, render
+from app.core.web import SessionDep, form_data, form_email, redirect, register_space_nav, render
 from app.membership import adhesion as adhesions
 from app.membership import join, overview
 from app.membership import orders as orders_
@@ -231,3 +231,83 @@ async def decline(request: Request, req: SpaceJoinRequest, ctx: MembershipManage
     except FabriqueError as exc:
         return await _requests_page(request, ctx, session, error=exc, form=form, failed_id=req.id)
     return redirect(f"/s/{ctx.space.slug}/manage/join-requests", message=_("The request is declined."))
+
+
+# -- staff sell or grant a pass, take the adhésion for a member ------------------------------------
+
+SETTLES = {"paid": _l("Paid on site now"), "open": _l("To pay later (open order)"), "free": _l("Free, with a reason")}
+
+
+async def _sell_page(request: Request, ctx: SpaceContext, session, *, error=None, form=None) -> Response:
+    from sqlmodel import col, select
+
+    from app.membership.models import PassProduct
+
+    await _nav(request, session, ctx)
+    passes = (await session.exec(select(PassProduct).where(col(PassProduct.archived_at).is_(None))
+                                 .order_by(col(PassProduct.position), col(PassProduct.id)))).all()
+    tiers = [t for t in await adhesions.list_tiers(session, staff=True) if t.archived_at is None]
+    return render(request, "membership/manage_sell.html", {
+        "ctx": ctx, "passes": passes, "tiers": tiers, "settles": SETTLES,
+    }, error=error, form=form if form is not None else {"settle": "paid"})
+
+
+async def _member_by_email(session, form: dict[str, str]) -> int:
+    from app.account.service import get_by_email
+    from app.membership.errors import NotAMember
+
+    try:
+        email = form_email(form.get("email"))
+    except ValidationFailed:
+        raise NotAMember(fields={"email": NotAMember.message}) from None
+    account = await get_by_email(session, email)
+    if account is None or account.id is None or await spaces.membership(session, account.id) is None:
+        raise NotAMember(fields={"email": NotAMember.message})
+    return account.id
+
+
+def _choice(form: dict[str, str], name: str) -> int:
+    value = (form.get(name) or "").strip()
+    if not value.isdecimal() or not 0 < int(value) < 2**31:
+        raise ValidationFailed(fields={name: N_("Choose one.")})
+    return int(value)
+
+
+@router.get("/s/{slug}/manage/memberships/sell")
+async def sell_page(request: Request, ctx: MembershipManageCtx, session: SessionDep) -> Response:
+    return await _sell_page(request, ctx, session)
+
+
+@router.post("/s/{slug}/manage/memberships/sell-pass")
+async def sell_pass(request: Request, ctx: MembershipManageCtx, session: SessionDep) -> Response:
+    form = await form_data(request)
+    try:
+        account_id = await _member_by_email(session, form)
+        product = await orders_.pass_product(session, _choice(form, "pass_product_id"), staff=True)
+        settle = form.get("settle") if form.get("settle") in SETTLES else "paid"
+        if settle == "free":
+            await orders_.grant_pass(session, ctx.space, product, account_id=account_id,
+                                     actor_id=ctx.account.id, reason=form.get("reason", ""))  # type: ignore[arg-type]
+        else:
+            await orders_.buy_pass(session, ctx.space, product, account_id=account_id, actor_id=ctx.account.id,
+                                   paid_on_site=settle == "paid")
+    except FabriqueError as exc:
+        return await _sell_page(request, ctx, session, error=exc, form=form)
+    return redirect(f"/s/{ctx.space.slug}/manage/memberships/sell",
+                    message=_("%(what)s: done for %(email)s.") % {"what": product.name, "email": form["email"]})
+
+
+@router.post("/s/{slug}/manage/memberships/adhesion")
+async def take_adhesion_for(request: Request, ctx: MembershipManageCtx, session: SessionDep) -> Response:
+    form = await form_data(request)
+    try:
+        account_id = await _member_by_email(session, form)
+        tier = await adhesions.get_tier(session, _choice(form, "tier_id"))
+        taken = await adhesions.take(session, ctx.space, tier, account_id=account_id, actor_id=ctx.account.id,
+                                     staff=True)
+        if taken.order is not None and form.get("paid") == "1" and taken.order.status == "open":
+            await orders_.mark_paid(session, taken.order, method="on_site", actor_id=ctx.account.id)
+    except FabriqueError as exc:
+        return await _sell_page(request, ctx, session, error=exc, form=form)
+    return redirect(f"/s/{ctx.space.slug}/manage/memberships/sell",
+                    message=_("%(what)s: done for %(email)s.") % {"what": tier.name, "email": form["email"]})

@@ -158,3 +158,33 @@ async def test_orders_page_for_the_treasurer(web, world, api):
         from sqlmodel import select
 
         assert (await session.exec(select(CreditBucket))).first() is None
+
+
+async def test_staff_sell_or_grant_a_pass_and_record_the_adhesion_for_a_member(web, world):
+    from app.membership import adhesion as adhesions
+
+    product = await create_pass(world.a.space, units=5, public=False, name="Pass privé")
+    tier = await create_tier(world.a.space, price_cents=1000)
+    manager = await web(world.a.manager)
+    page = await manager.get(f"/s/{world.a.slug}/manage/memberships/sell")
+    assert page.status_code == 200 and "Pass privé" in page.text
+    url = f"/s/{world.a.slug}/manage/memberships"
+    r = await manager.post(f"{url}/sell-pass", {"email": world.a.outsider.email, "pass_product_id": str(product.id),
+                                                "settle": "paid"})
+    assert r.status_code == 422 and world.a.outsider.email in r.text  # not a member: kept in the form
+    r = await manager.post(f"{url}/sell-pass", {"email": world.a.member.email, "pass_product_id": str(product.id),
+                                                "settle": "free", "reason": ""})
+    assert r.status_code == 422 and 'aria-invalid="true"' in r.text
+    r = await manager.post(f"{url}/sell-pass", {"email": world.a.member.email, "pass_product_id": str(product.id),
+                                                "settle": "paid"})
+    assert r.status_code == 303
+    r = await manager.post(f"{url}/sell-pass", {"email": world.a.member.email, "pass_product_id": str(product.id),
+                                                "settle": "free", "reason": "Aide au ménage"})
+    assert r.status_code == 303
+    async with db.transaction(space_id=world.a.space.id) as session:
+        assert [b.left for b in await ledger.balances(session, world.a.member.id)] == [5, 5]
+    r = await manager.post(f"{url}/adhesion", {"email": world.a.member.email, "tier_id": str(tier.id), "paid": "1"})
+    assert r.status_code == 303
+    async with db.transaction(space_id=world.a.space.id) as session:
+        assert await adhesions.is_current(session, world.a.member.id, adhesions.local_today(world.a.space))
+    assert (await (await web(world.a.member)).get(f"{url}/sell")).status_code == 403
