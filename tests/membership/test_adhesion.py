@@ -131,7 +131,7 @@ async def test_staff_take_the_adhesion_for_a_member(api, world):
 
 
 async def test_reminders_before_an_adhesion_or_a_pass_ends_are_sent_once(api, world, outbox):
-    from app.membership.tasks import remind, send_reminders
+    from app.membership.reminder_tasks import remind, send_reminders
 
     clock.freeze(datetime(2027, 12, 20, 7, tzinfo=UTC))  # 8:00 in Paris: before the reminder hour
     tier = await create_tier(world.a.space, kind="free", price_cents=0)
