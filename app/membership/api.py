@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.membership import api_credits, api_plans
+from app.membership import api_credits, api_orders, api_plans
 
 router = APIRouter()
 router.include_router(api_plans.router)
 router.include_router(api_credits.router)
+router.include_router(api_orders.router)

@@ -440,6 +440,9 @@ class Order(SpaceScoped, table=True):
     label: str = Field(max_length=200)
     currency: str = Field(default="EUR", max_length=3)
     total_incl_cents: int = 0
+    # The pass bought (purpose "pass"): its bucket opens when the order is paid. No foreign key, as
+    # ``CreditBucket.plan_allowance_id``: the bucket (with its own guarded key) is the record of it.
+    pass_product_id: int | None = None
     paid_at: datetime | None = None
     paid_method: str = Field(default="", max_length=16)  # "on_site"; online payments later
     paid_by_id: int | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")  # staff marking it
@@ -456,6 +459,11 @@ class JoinRequest(SpaceScoped, table=True):
     __tablename__ = "join_request"
     __table_args__ = (
         Index("ix_join_request_space_status", "space_id", "status"),
+        # One pending request per address and space: asking twice while pending is one request,
+        # decided by the database when two arrive at once (app.membership.join).
+        Index("uq_join_request_pending_email", "space_id", "email", unique=True,
+              sqlite_where=column("status") == JoinStatus.pending.value,
+              postgresql_where=column("status") == JoinStatus.pending.value),
         space_key("join_request"),
         space_ref("plan_id", "plan", ondelete="RESTRICT"),
     )
@@ -471,3 +479,23 @@ class JoinRequest(SpaceScoped, table=True):
     decided_at: datetime | None = None
     decline_message: str = Field(default="", max_length=2000)
     created_at: datetime = Field(default_factory=now)
+
+
+class ReminderKind(StrEnum):
+    adhesion = "adhesion"
+    pass_ = "pass"
+
+
+class ExpiryReminder(SpaceScoped, table=True):
+    """That a reminder before an adhésion or a pass expires was sent: once per item, by the unique
+    key (``app.membership.adhesion.send_reminders`` inserts, and e-mails only what it inserted)."""
+
+    __tablename__ = "expiry_reminder"
+    __table_args__ = (UniqueConstraint("space_id", "kind", "item_id", name="uq_expiry_reminder_item"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = Field(foreign_key="space.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=10)  # ReminderKind
+    item_id: int  # the adhésion's or the credit bucket's id
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
+    sent_at: datetime = Field(default_factory=now)

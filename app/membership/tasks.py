@@ -62,3 +62,6 @@ async def renew(ctx: dict[str, Any], space_id: int, day: str) -> dict[str, int]:
         await step(space_id, run.today)
     return {"ended": run.ended, "paused": run.paused, "resumed": run.resumed, "renewed": run.renewed,
             "expired": run.expired}
+
+
+from app.membership import reminder_tasks  # noqa: E402,F401  (registers membership.send_reminders, membership.remind)

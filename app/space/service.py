@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import available_timezones
@@ -335,6 +335,17 @@ async def find_invitation(session: AsyncSession, raw: str) -> tuple[Invitation, 
     return invitation, space
 
 
+# What other domains do when an invitation is accepted, in the same transaction (e.g. the plan a
+# request to join chose is assigned: app.membership.join). Registered at import; run in order.
+InvitationAccepted = Callable[[AsyncSession, Space, Invitation, Account], Awaitable[None]]
+_ON_INVITATION_ACCEPTED: list[InvitationAccepted] = []
+
+
+def on_invitation_accepted(fn: InvitationAccepted) -> InvitationAccepted:
+    _ON_INVITATION_ACCEPTED.append(fn)
+    return fn
+
+
 async def accept_invitation(session: AsyncSession, raw: str, account: Account) -> tuple[Space, SpaceMember]:
     """Join the invitation's space with its role. The invitation is single-use, and the database
     decides who used it: a conditional UPDATE (``accepted_at IS NULL``) that only one of several
@@ -368,6 +379,8 @@ async def accept_invitation(session: AsyncSession, raw: str, account: Account) -
     await session.flush()
     log_action(session, "member.joined", space_id=space.id, actor_id=account.id, obj=member,
                role=invitation.role)
+    for hook in _ON_INVITATION_ACCEPTED:
+        await hook(session, space, invitation, account)
     return space, member
 
 

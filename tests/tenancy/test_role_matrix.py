@@ -53,6 +53,8 @@ PUBLIC: dict[str, str] = {
     "/p/{slug}/events/{event_id:int}": "a public event's page",
     "/p/{slug}/events/{event_id:int}/event.ics": "a public event's calendar file",
     "/p/{slug}/events/{event_id:int}/register": "a visitor registering for a public event",
+    "/s/{slug}/join": "a visitor asking to join a space (app.membership.join): no account yet",
+    "/api/v1/spaces/{slug}/join-requests": "a visitor asking to join (POST); the staff's list (GET) declares its own",
     "/api/v1/accounts": "creating an account",
     "/api/v1/auth/token": "OAuth2 password flow: trading a password for a token",
     "/api/v1/auth/password-reset": "asking for a reset link",
