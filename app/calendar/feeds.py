@@ -22,7 +22,9 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlmodel import col, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
@@ -113,13 +115,25 @@ async def regenerate_feed(
     session: AsyncSession, space: Space, actor: Account, kind: FeedKind, *,
     account_id: int | None = None, resource_id: int | None = None,
 ) -> CalendarFeed:
-    """Revoke the current URL of this feed (if any) and create a new one."""
+    """Revoke the current URL of this feed (if any) and create a new one.
+
+    One live URL per feed, decided by the database: a partial unique index
+    (``uq_calendar_feed_live``) admits one unrevoked row per (space, kind, account, resource). Of two
+    concurrent regenerations, the second's insert waits for the first and then conflicts; it adopts
+    the winner's new URL, so both callers show the one address that works."""
     await revoke_feed(session, space, actor, kind, account_id=account_id, resource_id=resource_id)
     nonce = secrets.token_urlsafe(24)
     feed = CalendarFeed(kind=kind, account_id=account_id, resource_id=resource_id, nonce=nonce,
                         token_hash=_hash(_token(nonce)), created_by_id=actor.id, created_at=clock.now())
-    session.add(feed)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(feed)
+            await session.flush()
+    except IntegrityError:
+        winner = await current_feed(session, kind, account_id=account_id, resource_id=resource_id)
+        if winner is None:
+            raise
+        return winner
     log_action(session, "calendar.feed_created", space_id=space.id, actor_id=actor.id, obj=feed, kind=kind,
                resource_id=resource_id)
     return feed
@@ -129,12 +143,18 @@ async def revoke_feed(
     session: AsyncSession, space: Space, actor: Account, kind: FeedKind, *,
     account_id: int | None = None, resource_id: int | None = None,
 ) -> bool:
+    """Revoke the feed's live URL; a conditional UPDATE, so of concurrent revocations one counts."""
+    require_scope(session)
     feed = await current_feed(session, kind, account_id=account_id, resource_id=resource_id)
     if feed is None:
         return False
-    feed.revoked_at = clock.now()
-    session.add(feed)
-    await session.flush()
+    now = clock.now()
+    done = await session.exec(update(CalendarFeed).where(
+        col(CalendarFeed.id) == feed.id, col(CalendarFeed.revoked_at).is_(None),
+    ).values(revoked_at=now).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        return False
+    set_committed_value(feed, "revoked_at", now)
     log_action(session, "calendar.feed_revoked", space_id=space.id, actor_id=actor.id, obj=feed, kind=kind,
                resource_id=resource_id)
     return True

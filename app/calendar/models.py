@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field
 
 from app.core.clock import now
@@ -35,6 +35,10 @@ class CalendarFeed(SpaceScoped, table=True):
     __table_args__ = (
         UniqueConstraint("token_hash", name="uq_calendar_feed_token_hash"),
         Index("ix_calendar_feed_space_kind", "space_id", "kind", "account_id", "resource_id"),
+        # One live URL per feed: concurrent regenerations cannot leave two (app.calendar.feeds).
+        Index("uq_calendar_feed_live", "space_id", "kind", text("coalesce(account_id, 0)"),
+              text("coalesce(resource_id, 0)"), unique=True,
+              postgresql_where=text("revoked_at IS NULL"), sqlite_where=text("revoked_at IS NULL")),
         space_ref("resource_id", "resource", ondelete="CASCADE"),
     )
 
