@@ -15,7 +15,7 @@ from app.core.errors import FabriqueError, NotFound, SpaceSuspended, ValidationF
 from app.core.i18n import _
 from app.core.markdown import render_markdown
 from app.core.tenancy import set_scope
-from app.core.text import clean_text
+from app.core.text import SINGLE_LINE_MESSAGE, clean_text, has_line_break_or_control
 from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, redirect, render
 from app.event import notify, service
 from app.event import registration as registrations
@@ -82,9 +82,12 @@ async def public_event_page(
 
 
 def _visitor_fields(form: dict[str, str]) -> tuple[str, str]:
-    name = " ".join(clean_text(form.get("name", "")).split())[:120]
     errors = {}
-    if not name:
+    raw_name = (form.get("name") or "").strip()
+    if has_line_break_or_control(raw_name):  # it becomes an e-mail header's display name
+        errors["name"] = SINGLE_LINE_MESSAGE
+    name = " ".join(clean_text(raw_name).split())[:120]
+    if not name and not errors:
         errors["name"] = N_("This field is required.")
     try:
         email = form_email(form.get("email"))
