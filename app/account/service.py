@@ -20,7 +20,7 @@ from app.account.errors import (
     WeakPassword,
     WrongPassword,
 )
-from app.account.models import Account, ApiToken, AuthSession, LoginAttempt
+from app.account.models import Account, ApiToken, AuthSession
 from app.audit.service import audit_labels, log_action
 from app.config import get_settings
 from app.core import clock, security
@@ -125,9 +125,9 @@ async def create_account(
 async def authenticate(email: str, password: str, *, ip: str, device_cookie: str | None = None) -> int:
     """Check credentials and return the account id; attempts are throttled (``app.account.throttle``).
 
-    Three short transactions of their own, so that failures count whatever the request does: the
+    Short transactions of their own, so that failures count whatever the request does: the
     attempt is claimed (and committed) before the password is checked, the check runs in a worker
-    thread outside any transaction, then the outcome is recorded. Call it before the request's own
+    thread outside any transaction, then a success resets the account's buckets. Call it before the request's own
     session has touched the database (SQLite allows one writer).
     """
     from app.core import db
@@ -144,9 +144,8 @@ async def authenticate(email: str, password: str, *, ip: str, device_cookie: str
     new_hash = None
     if ok and stored_hash and security.password_needs_rehash(stored_hash):
         new_hash = await security.hash_password_async(password)
-    async with db.transaction() as side:
-        side.add(LoginAttempt(email=email[:254], ip=ip[:64], success=ok))
-        if ok:
+    if ok:
+        async with db.transaction() as side:
             await throttle.succeeded(side, chosen)
             if new_hash:  # only if the password did not change meanwhile
                 await side.exec(update(Account).where(

@@ -1,4 +1,4 @@
-"""sec: one live calendar feed URL per feed (partial unique index)
+"""sec: one live calendar feed URL per feed (partial unique index); login_attempt dropped
 
 Revision ID: 8a1f0c2d3e4b
 Revises: 60538530a43b
@@ -7,6 +7,9 @@ Create Date: 2026-12-02 08:00:00
 Concurrent "regenerate feed address" could leave two live URLs for one feed: older duplicates are
 revoked first, then a partial unique index admits one unrevoked row per (space, kind, account,
 resource).
+
+``login_attempt`` was written on every login and read by nothing (the throttle has its own
+counters in ``login_throttle``): the table goes.
 """
 from typing import Sequence, Union
 
@@ -38,5 +41,25 @@ def upgrade() -> None:
     )
 
 
+    with op.batch_alter_table("login_attempt", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_attempt_ip"))
+        batch_op.drop_index(batch_op.f("ix_login_attempt_email"))
+        batch_op.drop_index(batch_op.f("ix_login_attempt_created_at"))
+    op.drop_table("login_attempt")
+
+
 def downgrade() -> None:
+    op.create_table(
+        "login_attempt",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+        sa.Column("ip", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("success", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempt")),
+    )
+    with op.batch_alter_table("login_attempt", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_attempt_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_login_attempt_email"), ["email"], unique=False)
+        batch_op.create_index(batch_op.f("ix_login_attempt_ip"), ["ip"], unique=False)
     op.drop_index("uq_calendar_feed_live", table_name="calendar_feed")
