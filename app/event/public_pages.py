@@ -21,7 +21,7 @@ from app.event import notify, service
 from app.event import registration as registrations
 from app.event.calendar import ics_response
 from app.event.errors import N_, EventNotFound, RegistrationNotFound
-from app.event.models import Event, Registration
+from app.event.models import Event, Registration, RegistrationStatus
 from app.event.web import remember_spaces, router
 from app.pricing import service as pricing
 from app.space import service as spaces
@@ -163,6 +163,14 @@ async def confirm(request: Request, token: str, session: SessionDep) -> Response
     except FabriqueError as exc:
         return await _registration_page(request, session, token, error=exc)
     return redirect(f"/r/{token}", message=_("Thank you, your registration is recorded."))
+
+
+@router.get("/r/{token}/cancel")
+async def cancel_confirm(request: Request, token: str, session: SessionDep) -> Response:
+    _space, event, reg = await _from_token(request, session, token)
+    return render(request, "confirm/page.html", {"kind": "cancel_registration", "args": {
+        "action": f"/r/{token}/cancel", "back": f"/r/{token}", "event": event,
+        "waitlisted": reg.status == RegistrationStatus.waitlisted}})
 
 
 @router.post("/r/{token}/cancel")

@@ -4,6 +4,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from app.account.deps import CurrentAccount, OptionalAccount
+from app.account.models import Account
 from app.audit.service import action_label, list_space_entries
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
@@ -113,6 +114,16 @@ async def change_role(request: Request, member_id: int, ctx: MemberManage, sessi
     except FabriqueError as exc:
         return await _members(request, ctx, session, error=exc)
     return redirect(f"/s/{ctx.space.slug}/members", message=_("The role has been changed."))
+
+
+@router.get("/s/{slug}/members/{member_id}/remove")
+async def remove_confirm(request: Request, member_id: int, ctx: MemberManage, session: SessionDep) -> Response:
+    """Ask first (the Remove button links here; with JavaScript the same question opens in a dialog)."""
+    member = await service.get_member(session, member_id)
+    account = await session.get(Account, member.account_id)
+    await _remember_spaces(request, session, ctx.account)
+    return render(request, "confirm/page.html", {"ctx": ctx, "kind": "remove_member", "args": {
+        "slug": ctx.space.slug, "member": member, "name": account.name if account else ""}})
 
 
 @router.post("/s/{slug}/members/{member_id}/remove")

@@ -84,6 +84,7 @@ def test_member_books_a_desk_for_tomorrow_on_a_phone_and_cancels_it(live_server,
     expect(card).to_contain_text("Grande table")
     expect(card).to_contain_text("9:00")
     page.get_by_role("button", name="Cancel this booking").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the booking").click()
     expect(page.locator(".flash")).to_contain_text("cancelled")
     expect(page.get_by_test_id("upcoming").locator(".badge-cancelled")).to_have_count(1)
     # The page fits a phone: nothing forces sideways scrolling.

@@ -111,7 +111,11 @@ async def test_an_animator_cancels_a_registration_from_the_attendance_page(world
     page = await animator.get(f"/s/{world.a.slug}/events/{event.id}/attendance")
     action = f"/s/{world.a.slug}/events/{event.id}/registrations/{reg.id}/cancel"
     form = re.search(rf'<form method="post" action="{action}"[^>]*>(.*?)</form>', page.text, re.S)
-    assert form and 'data-testid="cancel-registration"' in form.group(1) and 'name="csrf_token"' in form.group(1)
+    assert form and 'name="csrf_token"' in form.group(1)  # in the dialog the button opens
+    assert f'data-testid="cancel-registration-{reg.id}"' in page.text
+    confirm = await animator.get(action)  # without JavaScript, the button leads to a confirmation page
+    assert confirm.status_code == 200 and world.a.member.name in confirm.text
+    assert f'<form method="post" action="{action}"' in confirm.text
     r = await animator.post(action)
     assert r.status_code == 303
     page = await animator.get(r.headers["location"])
