@@ -22,7 +22,13 @@ async def _space(label: str):
     from app.core import db
     from tests.booking.factories import create_desk, insert_booking
     from tests.event.factories import create_event, register
-    from tests.fixtures.factories import add_member, create_account, create_space, session_cookie, unique_email
+    from tests.fixtures.factories import (
+        add_member,
+        create_account,
+        create_space,
+        session_cookie,
+        unique_email,
+    )
 
     n = next(_n)
     owner = await create_account(f"{label} owner", unique_email(f"e2e-cf-{label}-owner"))
