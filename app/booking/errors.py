@@ -213,6 +213,13 @@ class BookingConflict(Conflict):
         super().__init__(extra={"conflict": iso_interval(starts_at, ends_at)}, **kwargs)
 
 
+class PlaceAlreadyHeld(Conflict):
+    """One person, one place of a resource at a time (staff may book more for guests)."""
+
+    code = "place_already_held"
+    message = N_("You already have a place here at this time: one place per person. Choose another time.")
+
+
 class BookingNotActive(Conflict):
     code = "booking_not_active"
     message = N_("This booking is already cancelled.")
