@@ -1,4 +1,4 @@
-"""sec: one live calendar feed URL per feed (partial unique index); login_attempt dropped
+"""sec: one live calendar feed URL per feed (partial unique index); login_attempt dropped; space_member.note
 
 Revision ID: 8a1f0c2d3e4b
 Revises: 60538530a43b
@@ -10,6 +10,9 @@ resource).
 
 ``login_attempt`` was written on every login and read by nothing (the throttle has its own
 counters in ``login_throttle``): the table goes.
+
+``space_member.note``: the team's private note on a person (plain ADD COLUMN: the table is pointed
+at by others, so it is never rebuilt on SQLite).
 """
 from typing import Sequence, Union
 
@@ -46,9 +49,12 @@ def upgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_login_attempt_email"))
         batch_op.drop_index(batch_op.f("ix_login_attempt_created_at"))
     op.drop_table("login_attempt")
+    op.add_column("space_member", sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False,
+                                            server_default=""))
 
 
 def downgrade() -> None:
+    op.drop_column("space_member", "note")
     op.create_table(
         "login_attempt",
         sa.Column("id", sa.Integer(), nullable=False),

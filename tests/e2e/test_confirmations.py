@@ -124,3 +124,27 @@ def test_without_javascript_a_new_feed_address_is_confirmed_on_its_own_page(live
     expect(page.locator(".flash")).to_contain_text("new address")
     assert page.get_by_test_id("my-feed-url").input_value() != first
     context.close()
+
+
+def test_a_manager_gives_a_tag_and_a_private_note_from_the_people_page(live_server, browser):
+    space, people, _booking, _event = run_in_db(_space, "tags")
+    context, page = _as(browser, live_server, people["manager"][1])
+    member = people["member"][0]
+    page.goto(f"/s/{space.slug}/members")
+    page.get_by_role("button", name=f"Tags and note of {member.name}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(member.name)
+    page.get_by_label("Tags").fill("formé·e laser, bois")
+    page.get_by_label("Private note").fill("Formation laser le 3 mars.\nA une clé.")
+    page.get_by_test_id("save-member").click()
+    expect(page.locator(".flash")).to_contain_text("saved")
+    row = page.get_by_test_id("members-table").get_by_role("row", name=re.compile(member.name))
+    expect(row).to_contain_text("formé·e laser")
+    expect(row).to_contain_text("bois")
+
+    row.get_by_role("button", name=f"Tags and note of {member.name}").click()
+    expect(page.get_by_label("Private note")).to_have_value("Formation laser le 3 mars.\nA une clé.")
+    page.get_by_label("Tags").fill("bois")  # the laser tag taken away
+    page.get_by_test_id("save-member").click()
+    expect(page.get_by_test_id("members-table").get_by_role("row", name=re.compile(member.name))).not_to_contain_text(
+        "laser")
+    context.close()
