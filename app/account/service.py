@@ -21,6 +21,7 @@ from app.account.errors import (
     WrongPassword,
 )
 from app.account.models import Account, ApiToken, AuthSession
+from app.audit.readable import audit_fields, audit_names
 from app.audit.service import audit_labels, log_action
 from app.config import get_settings
 from app.core import clock, security
@@ -41,6 +42,13 @@ audit_labels({
     "token.created": _l("Access token created"),
     "token.revoked": _l("Access token revoked"),
 })
+audit_fields({"account_id": _l("Person")})
+
+
+@audit_names("account_id", "account")
+async def _account_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    rows = await session.exec(select(Account.id, Account.name).where(col(Account.id).in_(ids)))
+    return {i: n for i, n in rows.all()}
 
 API_TOKEN_PREFIX = "fab_"
 

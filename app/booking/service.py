@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields
 from app.audit.service import audit_labels, log_action
 from app.booking import notify, repository, rules
 from app.booking.errors import (
@@ -56,6 +57,10 @@ audit_labels({
     "booking.moved": _l("Booking moved"),
     "booking.series_created": _l("Weekly booking made"),
 })
+audit_fields({"to_starts_at": _l("New start"), "from_starts_at": _l("Previous start"),
+              "from_resource_id": _l("Previous resource"), "late": _l("Charged (late cancellation)"),
+              "by_staff": _l("By the team"), "booked": _l("Booked"), "skipped": _l("Skipped"),
+              "on_behalf": _l("Booked by the team"), "to_resource_id": _l("New resource")})
 
 # Other domains act on a booking's change (calendar: the CalDAV copy) by registering here, so the
 # booking code does not import them: ``@on_booking_changed async def f(session, space, booking)``.

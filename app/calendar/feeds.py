@@ -28,6 +28,7 @@ from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields, audit_values
 from app.audit.service import audit_labels, log_action
 from app.booking.models import Booking, BookingSource, BookingStatus
 from app.calendar.models import CalendarFeed, FeedKind
@@ -46,6 +47,9 @@ audit_labels({
     "calendar.feed_created": _l("Calendar feed link created"),
     "calendar.feed_revoked": _l("Calendar feed link revoked"),
 })
+audit_fields({"kind": _l("Feed")})
+audit_values({"member": _l("a member's bookings"), "events": _l("the events"), "resource": _l("a resource, for the team"),
+              "resource_busy": _l("a resource, busy times only")})
 
 # How long cancelled items stay in a feed (STATUS:CANCELLED), so that subscribed clients drop them.
 CANCELLED_KEPT = timedelta(days=30)

@@ -10,6 +10,7 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields
 from app.audit.service import audit_labels, log_action
 from app.core import clock, db
 from app.core.i18n import _l
@@ -25,6 +26,7 @@ audit_labels({
     "profile.shown": _l("Directory profile made visible"),
     "profile.hidden": _l("Directory profile hidden"),
 })
+audit_fields({"visible": _l("Visible in the directory")})
 
 MAX_SKILLS = 20
 # "javascript:…", "data:…", "https://…" have a scheme; "example.org:8080/x" does not.

@@ -19,6 +19,7 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields, audit_values
 from app.audit.service import audit_labels, log_action
 from app.core import clock
 from app.core.i18n import _l
@@ -61,6 +62,9 @@ audit_labels({
     "event.payment_recorded": _l("Event payment received"),
     "event.payment_undone": _l("Event payment undone"),
 })
+audit_fields({"attendance": _l("Attendance")})
+audit_values({"confirmed": _l("confirmed"), "waitlisted": _l("on the waitlist"), "pending": _l("awaiting confirmation"),
+              "cancelled": _l("cancelled"), "present": _l("present"), "absent": _l("absent")})
 
 
 async def lock_event(session: AsyncSession, event_id: int) -> Event:

@@ -5,7 +5,8 @@ from fastapi.responses import Response
 
 from app.account.deps import CurrentAccount, OptionalAccount
 from app.account.models import Account
-from app.audit.service import action_label, list_space_entries
+from app.audit.readable import readable
+from app.audit.service import list_space_entries
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm, Role
@@ -231,9 +232,9 @@ async def audit_page(request: Request, ctx: AuditView, session: SessionDep) -> R
         page = 1
     entries, total = await list_space_entries(session, limit=50, offset=(page - 1) * 50)
     actors = {r.account.id: r.account.name for r in await service.list_members(session)}
+    rows = await readable(session, entries, tz=ctx.space.timezone, currency=ctx.space.currency, actors=actors)
     return render(request, "manage/audit.html", {
-        "ctx": ctx, "entries": entries, "total": total, "page": page, "pages": max(1, (total + 49) // 50),
-        "label": action_label, "actors": actors,
+        "ctx": ctx, "entries": rows, "total": total, "page": page, "pages": max(1, (total + 49) // 50),
     })
 
 

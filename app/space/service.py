@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
 from app.account.service import get_by_email, normalize_email
+from app.audit.readable import audit_fields, audit_names
 from app.audit.service import audit_labels, log_action
 from app.config import get_settings
 from app.core import clock, security
@@ -53,6 +54,14 @@ audit_labels({
     "member.removed": _l("Person removed"),
     "invitation.revoked": _l("Invitation revoked"),
 })
+audit_fields({"tags": _l("Tags"), "slug": _l("Address")})
+
+
+@audit_names("space_member")
+async def _member_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    rows = await session.exec(select(SpaceMember.id, Account.name).join(Account, col(Account.id) == SpaceMember.account_id)
+                              .where(col(SpaceMember.id).in_(ids)))
+    return {i: n for i, n in rows.all()}
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,46})[a-z0-9]$")
 RESERVED_SLUGS = frozenset({

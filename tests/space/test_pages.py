@@ -172,7 +172,7 @@ async def test_manager_sees_the_activity_log(web, world):
     await manager.post(f"/s/{world.a.slug}/settings", {"name": "Renamed", "timezone": "Europe/Paris", "locale": "fr"})
     r = await manager.get(f"/s/{world.a.slug}/audit")
     assert r.status_code == 200
-    assert "space.updated" in r.text
+    assert "Paramètres de l’espace modifiés" in r.text and "space.updated" not in r.text  # words, not codes
 
 
 async def test_anonymous_visitor_is_sent_to_login_with_the_page_to_come_back_to(web, world):
