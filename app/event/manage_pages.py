@@ -135,8 +135,9 @@ async def _attendance(request: Request, ctx, session, event, *, error: FabriqueE
     await remember_spaces(request, session, ctx.account)
     rows = await registrations.list_registrations(session, event)
     counts = (await registrations.counts_for(session, [event]))[event.id]
-    return render(request, "event/attendance.html", {"ctx": ctx, "event": event, "rows": rows, "counts": counts},
-                  error=error)
+    return render(request, "event/attendance.html", {
+        "ctx": ctx, "event": event, "rows": rows, "counts": counts,
+        "attendance_open": registrations.attendance_open(event, ctx.space)}, error=error)
 
 
 @router.get("/s/{slug}/events/{event_id:int}/attendance")
@@ -197,4 +198,4 @@ async def cancel_registration(
 @router.get("/s/{slug}/events/{event_id:int}/attendance.csv")
 async def attendance_export(event: ManagedEvent, ctx: EventManageCtx, session: SessionDep) -> Response:
     rows = await registrations.list_registrations(session, event)
-    return attendance_response(event, rows)
+    return attendance_response(event, rows, ctx.space.currency)

@@ -377,14 +377,19 @@ def _event_day(event: Event, tz: str) -> date:
     return event.starts_at.astimezone(ZoneInfo(tz)).date()
 
 
+def attendance_open(event: Event, space: Space) -> bool:
+    """Attendance is taken from the event's day on (in the space's time zone), for a published
+    event: the one rule behind the attendance buttons and ``set_attendance``."""
+    today = clock.now().astimezone(ZoneInfo(space.timezone)).date()
+    return event.status == EventStatus.published and today >= _event_day(event, space.timezone)
+
+
 async def set_attendance(
     session: AsyncSession, space: Space, event: Event, reg: Registration, attendance: str | None, *, actor_id: int
 ) -> Registration:
     if reg.event_id != event.id:
         raise RegistrationNotFound()
-    today = clock.now().astimezone(ZoneInfo(space.timezone)).date()
-    if reg.status != RegistrationStatus.confirmed or today < _event_day(event, space.timezone) \
-            or event.status != EventStatus.published:
+    if reg.status != RegistrationStatus.confirmed or not attendance_open(event, space):
         raise AttendanceNotOpen()
     reg.attendance = Attendance(attendance) if attendance else None
     reg.attendance_at = clock.now()
