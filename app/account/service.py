@@ -48,7 +48,7 @@ audit_fields({"account_id": _l("Person")})
 @audit_names("account_id", "account")
 async def _account_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     rows = await session.exec(select(Account.id, Account.name).where(col(Account.id).in_(ids)))
-    return {i: n for i, n in rows.all()}
+    return {i: n for i, n in rows.all() if i is not None}
 
 API_TOKEN_PREFIX = "fab_"
 

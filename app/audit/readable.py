@@ -119,9 +119,9 @@ async def readable(session: AsyncSession, entries: Iterable[AuditEntry], *, tz: 
     for e in entries:
         for key, value in e.data.items():
             if key in _NAMERS and _int(value) is not None:
-                wanted.setdefault(key, set()).add(_int(value))  # type: ignore[arg-type]
+                wanted.setdefault(key, set()).add(_int(value))
         if e.object_type in _NAMERS and _int(e.object_id) is not None:
-            wanted.setdefault(e.object_type, set()).add(_int(e.object_id))  # type: ignore[arg-type]
+            wanted.setdefault(e.object_type, set()).add(_int(e.object_id))
     names = {key: await _NAMERS[key](session, ids) for key, ids in wanted.items()}
     out = []
     for e in entries:

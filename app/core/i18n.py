@@ -74,7 +74,7 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
 def pgettext(context: str, message: str, **params: object) -> str:
     """A message whose translation depends on what it speaks of: French agrees "confirmed" with
     *une inscription* (``pgettext("registration", "Confirmed")`` → « confirmée »)."""
-    text = translations(get_locale()).pgettext(context, message)
+    text = str(translations(get_locale()).pgettext(context, message))
     return text % params if params else text
 
 

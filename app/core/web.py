@@ -132,11 +132,11 @@ def _raw_ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def _raw_pgettext(context: str, message: str) -> str:
-    return i18n.translations(i18n.get_locale()).pgettext(context, message)
+    return str(i18n.translations(i18n.get_locale()).pgettext(context, message))
 
 
 def _raw_npgettext(context: str, singular: str, plural: str, n: int) -> str:
-    return i18n.translations(i18n.get_locale()).npgettext(context, singular, plural, n)
+    return str(i18n.translations(i18n.get_locale()).npgettext(context, singular, plural, n))
 
 
 templates = Jinja2Templates(env=jinja2.Environment(

@@ -47,7 +47,7 @@ audit_fields({"event_id": _l("Event")})
 @audit_names("event_id", "event")
 async def _event_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     rows = await session.exec(select(Event.id, Event.title).where(col(Event.id).in_(ids)))
-    return {i: n for i, n in rows.all()}
+    return {i: n for i, n in rows.all() if i is not None}
 
 MAX_OCCURRENCES = 52
 # Changes that registrants are told about (and that calendar apps must pick up).

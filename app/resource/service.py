@@ -39,7 +39,7 @@ audit_fields({"resource_id": _l("Resource"), "source": _l("Source")})
 @audit_names("resource_id", "from_resource_id", "to_resource_id", "resource")
 async def _resource_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     rows = await session.exec(select(Resource.id, Resource.name).where(col(Resource.id).in_(ids)))
-    return {i: n for i, n in rows.all()}
+    return {i: n for i, n in rows.all() if i is not None}
 
 EDITABLE = (
     "name", "kind", "description", "capacity", "unit", "granularity_minutes", "min_minutes", "max_minutes",

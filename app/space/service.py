@@ -61,7 +61,7 @@ audit_fields({"tags": _l("Tags"), "slug": _l("Address")})
 async def _member_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     rows = await session.exec(select(SpaceMember.id, Account.name).join(Account, col(Account.id) == SpaceMember.account_id)
                               .where(col(SpaceMember.id).in_(ids)))
-    return {i: n for i, n in rows.all()}
+    return {i: n for i, n in rows.all() if i is not None}
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,46})[a-z0-9]$")
 RESERVED_SLUGS = frozenset({
