@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, Text, UniqueConstraint, text
-from sqlmodel import Field
+from sqlalchemy import Index, Text, UniqueConstraint, func
+from sqlmodel import Field, col
 
 from app.core.clock import now
 from app.core.tenancy import SpaceScoped, space_config, space_key, space_ref
@@ -35,10 +35,6 @@ class CalendarFeed(SpaceScoped, table=True):
     __table_args__ = (
         UniqueConstraint("token_hash", name="uq_calendar_feed_token_hash"),
         Index("ix_calendar_feed_space_kind", "space_id", "kind", "account_id", "resource_id"),
-        # One live URL per feed: concurrent regenerations cannot leave two (app.calendar.feeds).
-        Index("uq_calendar_feed_live", "space_id", "kind", text("coalesce(account_id, 0)"),
-              text("coalesce(resource_id, 0)"), unique=True,
-              postgresql_where=text("revoked_at IS NULL"), sqlite_where=text("revoked_at IS NULL")),
         space_ref("resource_id", "resource", ondelete="CASCADE"),
     )
 
@@ -51,6 +47,12 @@ class CalendarFeed(SpaceScoped, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=now)
     revoked_at: datetime | None = None
+
+
+# One live URL per feed: concurrent regenerations cannot leave two (app.calendar.feeds).
+Index("uq_calendar_feed_live", CalendarFeed.space_id, CalendarFeed.kind,
+      func.coalesce(CalendarFeed.account_id, 0), func.coalesce(CalendarFeed.resource_id, 0), unique=True,
+      postgresql_where=col(CalendarFeed.revoked_at).is_(None), sqlite_where=col(CalendarFeed.revoked_at).is_(None))
 
 
 class CalendarSource(SpaceScoped, table=True):
