@@ -8,7 +8,8 @@
       if (dialog && typeof dialog.showModal === "function") {
         e.preventDefault();
         dialog.showModal();
-        var first = dialog.querySelector("input:not([type=hidden]), button[type=submit]");
+        // A reason to type if asked, else the harmless way out (Enter must not destroy by accident).
+        var first = dialog.querySelector("input:not([type=hidden]), [data-confirm-close]");
         if (first) { first.focus(); }
       }
       return;
