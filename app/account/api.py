@@ -19,6 +19,7 @@ from app.account.schemas import (
     AccountRead,
     OAuthToken,
     PasswordChange,
+    SignUpAccepted,
     Strict,
     TokenCreate,
     TokenCreated,
@@ -31,6 +32,7 @@ from app.space.models import Space
 router = api_router(prefix="/api/v1", tags=["accounts"])
 
 OAUTH_TOKEN_DAYS = 30
+SIGNED_UP = N_("Check your inbox: we sent an e-mail to this address to continue.")
 
 
 def account_read(account: Account) -> AccountRead:
@@ -44,12 +46,16 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountRead)
-async def sign_up(payload: AccountCreate, session: SessionDep) -> AccountRead:
-    account = await service.create_account(
-        session, name=payload.name, email=str(payload.email), password=payload.password, locale=payload.locale
-    )
-    return account_read(account)
+@router.post("/accounts", status_code=status.HTTP_202_ACCEPTED, response_model=SignUpAccepted)
+async def sign_up(request: Request, payload: AccountCreate, session: SessionDep) -> SignUpAccepted:
+    """Sign up. The answer is the same whether the address already has an account or not (so it
+    does not reveal who has one): a new account gets an e-mail with a link to confirm the address;
+    the owner of an existing account gets an e-mail saying so, with links to log in or to reset
+    the password. Log in with ``/auth/token`` afterwards."""
+    email = service.normalize_email(str(payload.email))
+    await service.sign_up(session, name=payload.name, email=email, password=payload.password,
+                          locale=payload.locale, ip=client_ip(request))
+    return SignUpAccepted(email=email, message=_(SIGNED_UP))
 
 
 @router.post("/auth/token", response_model=OAuthToken)

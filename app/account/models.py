@@ -54,19 +54,10 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
-class LoginAttempt(SQLModel, table=True):
-    __tablename__ = "login_attempt"
-
-    id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(max_length=254, index=True)
-    ip: str = Field(max_length=64, index=True)
-    success: bool = False
-    created_at: datetime = Field(default_factory=now, index=True)
-
-
 class LoginThrottle(SQLModel, table=True):
     """Failed-login counters, one row per bucket (see ``app.account.throttle``). The key is a
-    digest of the bucket, so the table holds no address in clear."""
+    digest of the bucket, so the table holds no address in clear; a bucket that names an account
+    starts with a digest of its address, so deleting the account erases its rows."""
 
     __tablename__ = "login_throttle"
 

@@ -70,22 +70,20 @@ async def signup_form(request: Request, account: OptionalAccount) -> Response:
 
 @router.post("/signup")
 async def signup(request: Request, session: SessionDep) -> Response:
+    """The same page whether the address already has an account or not (``service.sign_up``): the
+    e-mail tells which, and the link in it logs a new account in."""
     form = await form_data(request)
-    next_url = form.get("next")
+    next_url = safe_next(form.get("next"), "") or None
     try:
         _require(form, "name", "email", "password")
         email = form_email(form["email"])
-        account = await service.create_account(
-            session, name=form["name"], email=email, password=form["password"], locale=i18n.get_locale()
-        )
+        await service.sign_up(session, name=form["name"], email=email, password=form["password"],
+                              locale=i18n.get_locale(), ip=client_ip(request), next_url=next_url)
     except FabriqueError as exc:
         form.pop("password", None)
         return render(request, "account/signup.html", {"next": next_url}, error=exc, form=form)
-    raw = await service.start_session(session, account, user_agent=request.headers.get("user-agent"))
-    response = redirect(safe_next(next_url, "/spaces/new"), message=_(
-        "Welcome to Fabrique! We sent you an e-mail to confirm your address."))
-    set_session_cookie(response, raw)
-    return response
+    form.pop("password", None)
+    return render(request, "account/signup.html", {"sent": True, "email": email}, form=form)
 
 
 @router.get("/login")
@@ -185,13 +183,22 @@ async def reset(request: Request, token: str, session: SessionDep) -> Response:
 
 
 @router.get("/verify-email/{token}")
-async def verify(request: Request, token: str, session: SessionDep) -> Response:
+async def verify(request: Request, token: str, session: SessionDep, account: OptionalAccount) -> Response:
+    """Confirm the address; the first use of the link also logs the new account in and carries on
+    where sign-up was going (later uses only confirm)."""
     try:
-        await service.verify_email(session, token)
+        confirmed, first, next_url = await service.confirm_email(session, token)
     except FabriqueError as exc:
         return render(request, "errors/error.html", {"error": exc, "status": exc.status_code},
                       status_code=exc.status_code)
-    return redirect("/", message=_("Thank you, your e-mail address is confirmed."))
+    message = _("Thank you, your e-mail address is confirmed.")
+    if not first or (account is not None and account.id != confirmed.id):
+        return redirect("/", message=message)
+    raw = await service.start_session(session, confirmed, user_agent=request.headers.get("user-agent"))
+    target = safe_next(next_url, "") or await _after_login_target(session, confirmed, None)
+    response = redirect("/spaces/new" if target == "/" else target, message=message)
+    set_session_cookie(response, raw)
+    return response
 
 
 async def _account_page(request: Request, account: Account, session, **extra) -> Response:

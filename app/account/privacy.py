@@ -33,8 +33,9 @@ from sqlalchemy import String, Table, cast
 from sqlmodel import SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.account import throttle
 from app.account.errors import ConfirmDeletion
-from app.account.models import Account, ApiToken, AuthSession, LoginAttempt
+from app.account.models import Account, ApiToken, AuthSession
 from app.audit.models import AuditEntry
 from app.audit.service import log_action
 from app.core import clock, security
@@ -78,7 +79,7 @@ class _Section:
 _STEPS: list[tuple[Stage, str, DeletionStep]] = []
 _SECTIONS: list[_Section] = []
 # Tables this module exports or erases itself; the domains' sections name theirs.
-_OWN_TABLES = {"account", "api_token", "auth_session", "login_attempt", "audit_entry", "idempotency_key"}
+_OWN_TABLES = {"account", "api_token", "auth_session", "audit_entry", "idempotency_key"}
 
 
 def on_account_deletion(stage: Stage) -> Callable[[DeletionStep], DeletionStep]:
@@ -207,7 +208,7 @@ async def delete_account(session: AsyncSession, account: Account, *, password: s
         await session.exec(delete(IdempotencyKey).where(col(IdempotencyKey.account_id) == aid))
         await session.exec(delete(AuthSession).where(col(AuthSession.account_id) == aid))
         await session.exec(delete(ApiToken).where(col(ApiToken.account_id) == aid))
-        await session.exec(delete(LoginAttempt).where(col(LoginAttempt.email) == email))
+        await throttle.forget(session, email)
         await _scrub_audit_data(session, email)
         for space_id in sorted(deletion.spaces):
             log_action(session, "account.deleted", space_id=space_id, actor_id=aid, obj=account)

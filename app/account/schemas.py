@@ -16,6 +16,13 @@ class AccountCreate(Strict):
     locale: str | None = Field(default=None, pattern="^(fr|en)$")
 
 
+class SignUpAccepted(BaseModel):
+    """The same answer whether the address had an account or not."""
+
+    email: str
+    message: str
+
+
 class AccountRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -20,7 +20,8 @@ from app.account.errors import (
     WeakPassword,
     WrongPassword,
 )
-from app.account.models import Account, ApiToken, AuthSession, LoginAttempt
+from app.account.models import Account, ApiToken, AuthSession
+from app.audit.readable import audit_fields, audit_names
 from app.audit.service import audit_labels, log_action
 from app.config import get_settings
 from app.core import clock, security
@@ -41,6 +42,13 @@ audit_labels({
     "token.created": _l("Access token created"),
     "token.revoked": _l("Access token revoked"),
 })
+audit_fields({"account_id": _l("Person")})
+
+
+@audit_names("account_id", "account")
+async def _account_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    rows = await session.exec(select(Account.id, Account.name).where(col(Account.id).in_(ids)))
+    return {i: n for i, n in rows.all() if i is not None}
 
 API_TOKEN_PREFIX = "fab_"
 
@@ -53,10 +61,50 @@ async def get_by_email(session: AsyncSession, email: str) -> Account | None:
     return (await session.exec(select(Account).where(Account.email == normalize_email(email)))).first()
 
 
+async def sign_up(
+    session: AsyncSession, *, name: str, email: str, password: str, ip: str, locale: str | None = None,
+    next_url: str | None = None,
+) -> None:
+    """Create an account, or tell the owner of the address that they already have one.
+
+    The caller answers the same either way (as login and password reset do), so sign-up does not
+    reveal which addresses have an account: both paths check the password's strength and hash it
+    (similar timing), and only the e-mail differs. The "you already have an account" e-mail is
+    limited per recipient and per requesting address like reset e-mails; the limit is silent too.
+    """
+    name = require_one_line(name, "name")
+    email = normalize_email(email)
+    weakness = security.password_weakness(password, email=email, name=name)
+    if weakness:
+        raise WeakPassword(weakness)
+    existing = await get_by_email(session, email)
+    if existing is None:
+        try:
+            async with session.begin_nested():
+                await create_account(session, name=name, email=email, password=password, locale=locale,
+                                     next_url=next_url)
+            return
+        except EmailTaken:  # a concurrent sign-up with the same address won
+            existing = await get_by_email(session, email)
+    else:
+        await security.hash_password_async(password)  # the time a new account would take
+    if existing is None or existing.suspended_at:
+        return
+    if not await throttle.allow_mail(session, throttle.mail_buckets("signup", existing.email, ip)):
+        log.info("'account exists' e-mail for account %s not sent: limit reached", existing.id)
+        return
+    base = get_settings().base_url
+    queue_email(session, existing.email, "account_exists", {
+        "name": existing.name, "login_url": f"{base}/login", "reset_url": f"{base}/forgot-password",
+    }, locale=existing.locale)
+
+
 async def create_account(
     session: AsyncSession, *, name: str, email: str, password: str, locale: str | None = None,
-    verified: bool = False,
+    verified: bool = False, next_url: str | None = None,
 ) -> Account:
+    """Create an account (operators, the demo, tests, and ``sign_up``); an address already used is
+    ``EmailTaken`` — public sign-up goes through ``sign_up``, which does not reveal it."""
     name = require_one_line(name, "name")
     email = normalize_email(email)
     weakness = security.password_weakness(password, email=email, name=name)
@@ -76,7 +124,7 @@ async def create_account(
         raise EmailTaken() from exc
     log_action(session, "account.created", actor_id=account.id, obj=account)
     if not verified:
-        send_verification(session, account)
+        send_verification(session, account, next_url=next_url)
     return account
 
 
@@ -85,9 +133,9 @@ async def create_account(
 async def authenticate(email: str, password: str, *, ip: str, device_cookie: str | None = None) -> int:
     """Check credentials and return the account id; attempts are throttled (``app.account.throttle``).
 
-    Three short transactions of their own, so that failures count whatever the request does: the
+    Short transactions of their own, so that failures count whatever the request does: the
     attempt is claimed (and committed) before the password is checked, the check runs in a worker
-    thread outside any transaction, then the outcome is recorded. Call it before the request's own
+    thread outside any transaction, then a success resets the account's buckets. Call it before the request's own
     session has touched the database (SQLite allows one writer).
     """
     from app.core import db
@@ -104,9 +152,8 @@ async def authenticate(email: str, password: str, *, ip: str, device_cookie: str
     new_hash = None
     if ok and stored_hash and security.password_needs_rehash(stored_hash):
         new_hash = await security.hash_password_async(password)
-    async with db.transaction() as side:
-        side.add(LoginAttempt(email=email[:254], ip=ip[:64], success=ok))
-        if ok:
+    if ok:
+        async with db.transaction() as side:
             await throttle.succeeded(side, chosen)
             if new_hash:  # only if the password did not change meanwhile
                 await side.exec(update(Account).where(
@@ -330,14 +377,22 @@ async def change_password(
     log_action(session, "account.password_changed", actor_id=account.id, obj=account)
 
 
-def send_verification(session: AsyncSession, account: Account) -> None:
-    token = security.sign_link("verify-email", {"a": account.id, "e": account.email})
+def send_verification(session: AsyncSession, account: Account, *, next_url: str | None = None) -> None:
+    data: dict[str, Any] = {"a": account.id, "e": account.email}
+    if next_url:
+        data["n"] = next_url
+    token = security.sign_link("verify-email", data)
     queue_email(session, account.email, "verify_email", {
         "name": account.name, "url": f"{get_settings().base_url}/verify-email/{token}",
     }, locale=account.locale)
 
 
-async def verify_email(session: AsyncSession, token: str) -> Account:
+async def confirm_email(session: AsyncSession, token: str) -> tuple[Account, bool, str | None]:
+    """Confirm the address a verification link names: (account, first time, where sign-up was going).
+
+    "First time" is decided by the database (a conditional UPDATE), so that of several concurrent
+    uses of one link exactly one is the first: the sign-up page logs the person in on that one only.
+    """
     try:
         data = security.read_link("verify-email", token, 7 * 24 * 3600)
     except security.LinkExpired as exc:
@@ -347,10 +402,20 @@ async def verify_email(session: AsyncSession, token: str) -> Account:
     account = await session.get(Account, data.get("a"))
     if account is None or account.email != data.get("e"):
         raise InvalidLink()
-    if account.email_verified_at is None:
-        account.email_verified_at = clock.now()
-        session.add(account)
+    now = clock.now()
+    result = await session.exec(update(Account).where(
+        col(Account.id) == account.id, col(Account.email_verified_at).is_(None),
+    ).values(email_verified_at=now).execution_options(synchronize_session=False))
+    first = result.rowcount == 1
+    if first:
+        set_committed_value(account, "email_verified_at", now)
         log_action(session, "account.email_verified", actor_id=account.id, obj=account)
+    next_url = data.get("n")
+    return account, first, next_url if isinstance(next_url, str) else None
+
+
+async def verify_email(session: AsyncSession, token: str) -> Account:
+    account, _first, _next = await confirm_email(session, token)
     return account
 
 

@@ -28,7 +28,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import col, or_, select, update
+from sqlmodel import col, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import LoginThrottle
@@ -50,18 +50,34 @@ class Bucket:
     account: bool  # reset by a correct password (else: only its place is given back)
 
 
-def _key(kind: str, value: str) -> str:
-    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+def _key(kind: str, value: str, owner: str | None = None) -> str:
+    """A bucket's row key: a digest, so the table holds no address in clear. A bucket that names an
+    account (``owner``, its e-mail address) starts with a digest of the address, so that ``forget``
+    finds every row of the account without knowing the other addresses or devices involved."""
+    digest = hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+    return digest if owner is None else _owner_prefix(owner) + digest[: 64 - OWNER_PREFIX_LENGTH]
+
+
+OWNER_PREFIX_LENGTH = 24
+
+
+def _owner_prefix(email: str) -> str:
+    return hashlib.sha256(f"owner:{email.strip().lower()}".encode()).hexdigest()[:OWNER_PREFIX_LENGTH]
+
+
+async def forget(session: AsyncSession, email: str) -> None:
+    """Erase every counter that names this address (an account being deleted)."""
+    await session.exec(delete(LoginThrottle).where(col(LoginThrottle.key).startswith(_owner_prefix(email))))
 
 
 def buckets(email: str, ip: str, device: str | None) -> list[Bucket]:
     """The buckets an attempt counts in, in the one order they are claimed."""
     s = get_settings()
     if device:
-        return [Bucket(_key("device", device), s.login_max_failures, True)]
+        return [Bucket(_key("device", device, email), s.login_max_failures, True)]
     return [
-        Bucket(_key("account+ip", f"{email}|{ip}"), s.login_max_failures, True),
-        Bucket(_key("account", email), s.login_account_max_failures, True),
+        Bucket(_key("account+ip", f"{email}|{ip}", email), s.login_max_failures, True),
+        Bucket(_key("account", email, email), s.login_account_max_failures, True),
         Bucket(_key("ip", ip), s.login_address_max_failures, False),
     ]
 
@@ -142,7 +158,7 @@ def mail_buckets(purpose: str, recipient: str, ip: str) -> list[Bucket]:
     """Per recipient (nobody gets flooded) and per requesting address (nobody floods many)."""
     s = get_settings()
     return [
-        Bucket(_key(f"mail:{purpose}:to", recipient.strip().lower()), s.mail_max_per_recipient, False),
+        Bucket(_key(f"mail:{purpose}:to", recipient.strip().lower(), recipient), s.mail_max_per_recipient, False),
         Bucket(_key(f"mail:{purpose}:ip", ip), s.mail_max_per_address, False),
     ]
 

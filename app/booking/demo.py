@@ -91,8 +91,9 @@ async def _bookings(ctx: DemoContext, resources: dict[str, Resource]) -> None:
         if not cal.is_open_on(day):
             continue
         wanted: list[tuple[Resource, datetime, datetime, list[tuple[Account, SpaceMember]]]] = []
-        for _ in range(rnd.randint(2, 5)):
-            wanted.append((resources["Grande table"], *rules.day_interval(day, cal), people))
+        # One place per person: the day's desk bookings go to different people.
+        for person in rnd.sample(people, min(len(people), rnd.randint(2, 5))):
+            wanted.append((resources["Grande table"], *rules.day_interval(day, cal), [person]))
         for name in ("Salle Lumière", "Salle du Jardin", "Découpe laser"):
             for _ in range(rnd.randint(0, 2)):
                 start_hour = rnd.choice([9, 10, 11, 14, 15, 16])
@@ -124,7 +125,7 @@ async def _add(ctx: DemoContext, resource: Resource, account, member, starts_at,
                                   exclusive=resource.capacity == 1, source=BookingSource.member,
                                   price_cents=price.price_cents, currency=price.currency,
                                   vat_rate_bp=price.vat_rate_bp)
-                await service._guard(session, ctx.space, resource, booking)  # noqa: SLF001
+                await service._guard(session, ctx.space, resource, booking, one_place=True)  # noqa: SLF001
                 charges.record(session, list(price.lines), source=charges.Source.booking, source_id=booking.id,
                                account_id=account.id)
     except FabriqueError:

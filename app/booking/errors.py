@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, ClassVar
 
-from babel.dates import format_date, format_time
+from babel.dates import format_time
 from babel.support import LazyProxy
 
 from app.core.errors import Conflict, PermissionDenied, ValidationFailed
-from app.core.i18n import N_, get_locale
+from app.core.i18n import N_, format_day, get_locale
 
 
 def _lazy(func: Any, *args: Any) -> LazyProxy:
@@ -31,7 +31,7 @@ def local_time(value: time) -> LazyProxy:
 
 
 def local_date(value: date) -> LazyProxy:
-    return _lazy(lambda: format_date(value, "long", locale=get_locale()))
+    return _lazy(lambda: format_day(value, fmt="long"))
 
 
 def local_hours(intervals: Iterable[tuple[time, time]]) -> LazyProxy:
@@ -211,6 +211,13 @@ class BookingConflict(Conflict):
 
     def __init__(self, *, starts_at: datetime, ends_at: datetime, **kwargs: Any) -> None:
         super().__init__(extra={"conflict": iso_interval(starts_at, ends_at)}, **kwargs)
+
+
+class PlaceAlreadyHeld(Conflict):
+    """One person, one place of a resource at a time (staff may book more for guests)."""
+
+    code = "place_already_held"
+    message = N_("You already have a place here at this time: one place per person. Choose another time.")
 
 
 class BookingNotActive(Conflict):

@@ -235,12 +235,29 @@ async def my_bookings(request: Request, ctx: BookingCreate, session: SessionDep)
     })
 
 
+def _cancel_back(ctx: SpaceContext, value: str | None) -> str:
+    back = value or f"/s/{ctx.space.slug}/bookings/mine"
+    return back if back.startswith(f"/s/{ctx.space.slug}/") else f"/s/{ctx.space.slug}/bookings/mine"
+
+
+@router.get("/s/{slug}/bookings/{booking_id}/cancel")
+async def cancel_confirm(request: Request, booking: ValidBooking, ctx: SpaceView, session: SessionDep) -> Response:
+    """Ask first (the cancel buttons link here; with JavaScript the same question opens in a dialog)."""
+    resource = await get_resource(session, booking.resource_id)
+    if booking.status != BookingStatus.confirmed:
+        return redirect(_cancel_back(ctx, request.query_params.get("next")))
+    next_url = request.query_params.get("next")
+    return await _page(request, ctx, session, "confirm/page.html", {"kind": "cancel_booking", "args": {
+        "slug": ctx.space.slug, "b": booking, "resource_name": resource.name, "tz": ctx.space.timezone,
+        "late": _cancel_state(booking, resource) == "late_charge",
+        "staff": ctx.is_staff and booking.account_id != ctx.account.id,
+        "next": _cancel_back(ctx, next_url) if next_url else None}})
+
+
 @router.post("/s/{slug}/bookings/{booking_id}/cancel")
 async def cancel(request: Request, booking: ValidBooking, ctx: SpaceView, session: SessionDep) -> Response:
     values = await form_data(request)
-    back = values.get("next") or f"/s/{ctx.space.slug}/bookings/mine"
-    if not back.startswith(f"/s/{ctx.space.slug}/"):
-        back = f"/s/{ctx.space.slug}/bookings/mine"
+    back = _cancel_back(ctx, values.get("next"))
     resource = await get_resource(session, booking.resource_id)
     try:
         await service.cancel_booking(session, space=ctx.space, resource=resource, booking=booking, actor=ctx.account,

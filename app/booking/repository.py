@@ -44,6 +44,20 @@ async def overlapping(
     return [tuple(row) for row in (await session.exec(stmt)).all()]  # type: ignore[misc]
 
 
+async def holds_place(
+    session: AsyncSession, resource_id: int, account_id: int, starts_at: datetime, ends_at: datetime,
+    *, exclude_id: int | None = None,
+) -> bool:
+    """Whether the account holds a confirmed booking of the resource overlapping [starts_at, ends_at)."""
+    stmt = select(Booking.id).where(
+        Booking.resource_id == resource_id, Booking.account_id == account_id,
+        Booking.status == BookingStatus.confirmed, Booking.starts_at < ends_at, Booking.ends_at > starts_at,
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Booking.id != exclude_id)
+    return (await session.exec(stmt.limit(1))).first() is not None
+
+
 async def lock_resource(session: AsyncSession, resource_id: int) -> None:
     """Serialise bookings of one resource (capacity > 1: count then insert). A no-op on SQLite,
     where BEGIN IMMEDIATE already serialises every write transaction."""

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields
 from app.audit.service import audit_labels, log_action
 from app.booking import credits, notify, repository, rules
 from app.booking.errors import (
@@ -29,6 +30,7 @@ from app.booking.errors import (
     BookingNotActive,
     InThePast,
     InvalidInterval,
+    PlaceAlreadyHeld,
     ResourceArchived,
     ResourceBlocked,
     SeriesConflict,
@@ -56,6 +58,10 @@ audit_labels({
     "booking.moved": _l("Booking moved"),
     "booking.series_created": _l("Weekly booking made"),
 })
+audit_fields({"to_starts_at": _l("New start"), "from_starts_at": _l("Previous start"),
+              "from_resource_id": _l("Previous resource"), "late": _l("Charged (late cancellation)"),
+              "by_staff": _l("By the team"), "booked": _l("Booked"), "skipped": _l("Skipped"),
+              "on_behalf": _l("Booked by the team"), "to_resource_id": _l("New resource")})
 
 # Other domains act on a booking's change (calendar: the CalDAV copy) by registering here, so the
 # booking code does not import them: ``@on_booking_changed async def f(session, space, booking)``.
@@ -225,9 +231,14 @@ async def _check_event_slot(
 
 async def _guard(
     session: AsyncSession, space: Space, resource: Resource, booking: Booking, *, exclude_id: int | None = None,
-    guard_alone: bool = False,
+    guard_alone: bool = False, one_place: bool = False,
 ) -> None:
     """Refuse the booking if its held interval is taken, then write it under the database guard.
+
+    ``one_place``: the person the booking is for may not already hold a place of this resource at
+    an overlapping time (``PlaceAlreadyHeld``). Decided under the same serialisation as the places
+    count: the resource row locked on PostgreSQL (capacity > 1; a one-place resource refuses any
+    overlap by its exclusion constraint), ``BEGIN IMMEDIATE`` on SQLite.
 
     ``guard_alone``: for a caller that ends its request on any error (the API), a new booking of a
     one-place resource skips the check; the guard refuses exactly what the check would (held
@@ -245,6 +256,10 @@ async def _guard(
         with session.no_autoflush:
             if resource.capacity > 1:
                 await repository.lock_resource(session, resource.id)
+            if one_place and booking.account_id is not None and await repository.holds_place(
+                    session, resource.id, booking.account_id, booking.starts_at, booking.ends_at,
+                    exclude_id=exclude_id):
+                raise PlaceAlreadyHeld()
             held = await repository.overlapping(
                 session, resource.id, booking.starts_at, booking.blocked_until, exclude_id=exclude_id
             )
@@ -281,6 +296,9 @@ async def quote(
     starts_at, ends_at, cal = await _check(session, space, resource, member, starts_at, ends_at,
                                            is_staff=is_staff, now=now)
     until = held_until(resource, ends_at)
+    if not is_staff and await repository.holds_place(session, resource.id, member.account_id, starts_at, ends_at,
+                                                     exclude_id=exclude_id):
+        raise PlaceAlreadyHeld()
     held = await repository.overlapping(session, resource.id, starts_at, until, exclude_id=exclude_id)
     window = full_window(starts_at, until, held, resource.capacity)
     if window is not None:
@@ -339,7 +357,8 @@ async def book(
         note=clean_text(note, 500), price_cents=price.price_cents, price_kind=price.price_kind,
         currency=price.currency, vat_rate_bp=price.vat_rate_bp, created_at=now, updated_at=now,
     )
-    await _guard(session, space, resource, booking, guard_alone=guard_alone)
+    # One place per person at a time; staff may book several (for guests, a group).
+    await _guard(session, space, resource, booking, guard_alone=guard_alone, one_place=not is_staff)
     credits.debit(session, choice, locked, booking, actor_id=actor.id)
     written = charges.record(session, list(price.lines), source=charges.Source.booking,
                              source_id=booking.id, account_id=account.id)

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields
 from app.audit.service import audit_labels, log_action
 from app.booking.models import Booking, BookingSource, BookingStatus
 from app.calendar.feeds import booking_item
@@ -39,6 +40,7 @@ audit_labels({
     "calendar.caldav_saved": _l("Writing bookings to a CalDAV calendar set up"),
     "calendar.caldav_removed": _l("Writing bookings to CalDAV stopped"),
 })
+audit_fields({"enabled": _l("On"), "show_names": _l("Names shown")})
 
 log = logging.getLogger("fabrique.calendar")
 

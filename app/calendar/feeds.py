@@ -22,10 +22,13 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlmodel import col, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields, audit_values
 from app.audit.service import audit_labels, log_action
 from app.booking.models import Booking, BookingSource, BookingStatus
 from app.calendar.models import CalendarFeed, FeedKind
@@ -44,6 +47,9 @@ audit_labels({
     "calendar.feed_created": _l("Calendar feed link created"),
     "calendar.feed_revoked": _l("Calendar feed link revoked"),
 })
+audit_fields({"kind": _l("Feed")})
+audit_values({"member": _l("a member's bookings"), "events": _l("the events"), "resource": _l("a resource, for the team"),
+              "resource_busy": _l("a resource, busy times only")})
 
 # How long cancelled items stay in a feed (STATUS:CANCELLED), so that subscribed clients drop them.
 CANCELLED_KEPT = timedelta(days=30)
@@ -113,13 +119,25 @@ async def regenerate_feed(
     session: AsyncSession, space: Space, actor: Account, kind: FeedKind, *,
     account_id: int | None = None, resource_id: int | None = None,
 ) -> CalendarFeed:
-    """Revoke the current URL of this feed (if any) and create a new one."""
+    """Revoke the current URL of this feed (if any) and create a new one.
+
+    One live URL per feed, decided by the database: a partial unique index
+    (``uq_calendar_feed_live``) admits one unrevoked row per (space, kind, account, resource). Of two
+    concurrent regenerations, the second's insert waits for the first and then conflicts; it adopts
+    the winner's new URL, so both callers show the one address that works."""
     await revoke_feed(session, space, actor, kind, account_id=account_id, resource_id=resource_id)
     nonce = secrets.token_urlsafe(24)
     feed = CalendarFeed(kind=kind, account_id=account_id, resource_id=resource_id, nonce=nonce,
                         token_hash=_hash(_token(nonce)), created_by_id=actor.id, created_at=clock.now())
-    session.add(feed)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(feed)
+            await session.flush()
+    except IntegrityError:
+        winner = await current_feed(session, kind, account_id=account_id, resource_id=resource_id)
+        if winner is None:
+            raise
+        return winner
     log_action(session, "calendar.feed_created", space_id=space.id, actor_id=actor.id, obj=feed, kind=kind,
                resource_id=resource_id)
     return feed
@@ -129,12 +147,18 @@ async def revoke_feed(
     session: AsyncSession, space: Space, actor: Account, kind: FeedKind, *,
     account_id: int | None = None, resource_id: int | None = None,
 ) -> bool:
+    """Revoke the feed's live URL; a conditional UPDATE, so of concurrent revocations one counts."""
+    require_scope(session)
     feed = await current_feed(session, kind, account_id=account_id, resource_id=resource_id)
     if feed is None:
         return False
-    feed.revoked_at = clock.now()
-    session.add(feed)
-    await session.flush()
+    now = clock.now()
+    done = await session.exec(update(CalendarFeed).where(
+        col(CalendarFeed.id) == feed.id, col(CalendarFeed.revoked_at).is_(None),
+    ).values(revoked_at=now).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        return False
+    set_committed_value(feed, "revoked_at", now)
     log_action(session, "calendar.feed_revoked", space_id=space.id, actor_id=actor.id, obj=feed, kind=kind,
                resource_id=resource_id)
     return True

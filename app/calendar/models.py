@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, Text, UniqueConstraint
-from sqlmodel import Field
+from sqlalchemy import Index, Text, UniqueConstraint, func
+from sqlmodel import Field, col
 
 from app.core.clock import now
 from app.core.tenancy import SpaceScoped, space_config, space_key, space_ref
@@ -47,6 +47,12 @@ class CalendarFeed(SpaceScoped, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="account.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=now)
     revoked_at: datetime | None = None
+
+
+# One live URL per feed: concurrent regenerations cannot leave two (app.calendar.feeds).
+Index("uq_calendar_feed_live", CalendarFeed.space_id, CalendarFeed.kind,
+      func.coalesce(CalendarFeed.account_id, 0), func.coalesce(CalendarFeed.resource_id, 0), unique=True,
+      postgresql_where=col(CalendarFeed.revoked_at).is_(None), sqlite_where=col(CalendarFeed.revoked_at).is_(None))
 
 
 class CalendarSource(SpaceScoped, table=True):

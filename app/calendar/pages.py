@@ -81,6 +81,15 @@ async def _page(request: Request, ctx: SpaceContext, session, template: str, con
     return render(request, template, {"ctx": ctx, "tz": ctx.space.timezone, **context}, **kw)
 
 
+async def _confirm_feed(request: Request, ctx: SpaceContext, session, action: str, back: str,
+                        fields: dict | None = None) -> Response:
+    """Ask before a feed's address changes or stops (the buttons link here with ``?confirm=``; with
+    JavaScript the same question opens in a dialog)."""
+    what = "revoke" if request.query_params.get("confirm") == "revoke" else "regenerate"
+    return await _page(request, ctx, session, "confirm/page.html", {"kind": "change_feed", "args": {
+        "action": action, "back": back, "what": what, "fields": fields or {}}})
+
+
 def _links(feed) -> dict:
     url = feeds.feed_url(feed) if feed is not None else None
     return {"url": url, "webcal": feeds.webcal_url(url), "exists": feed is not None}
@@ -88,6 +97,9 @@ def _links(feed) -> dict:
 
 @router.get("/s/{slug}/calendar-feed")
 async def my_feed_page(request: Request, ctx: SpaceView, session: SessionDep) -> Response:
+    if request.query_params.get("confirm"):
+        path = f"/s/{ctx.space.slug}/calendar-feed"
+        return await _confirm_feed(request, ctx, session, path, path)
     mine = await feeds.current_feed(session, FeedKind.member, account_id=ctx.account.id)
     events = await feeds.current_feed(session, FeedKind.events)
     busy_feeds = await feeds.current_resource_feeds(session, FeedKind.resource_busy)
@@ -123,6 +135,12 @@ async def sync_page(request: Request, ctx: CalendarManage, session: SessionDep) 
         rows.append({"resource": resource, "sources": len(mine), "failing": sum(1 for s in mine if s.failing),
                      "caldav": target is not None and target.enabled})
     return await _page(request, ctx, session, "calendar/sync.html", {"events": _links(events), "rows": rows})
+
+
+@router.get("/s/{slug}/calendar-sync/events-feed")
+async def events_feed_confirm(request: Request, ctx: CalendarManage, session: SessionDep) -> Response:
+    return await _confirm_feed(request, ctx, session, f"/s/{ctx.space.slug}/calendar-sync/events-feed",
+                               f"/s/{ctx.space.slug}/calendar-sync")
 
 
 @router.post("/s/{slug}/calendar-sync/events-feed")
@@ -175,6 +193,14 @@ async def _resource_page(request: Request, ctx: SpaceContext, session, resource:
 async def resource_page(request: Request, resource: ValidResource, ctx: CalendarManage,
                         session: SessionDep) -> Response:
     return await _resource_page(request, ctx, session, resource)
+
+
+@router.get("/s/{slug}/resources/{resource_id}/calendar/feed")
+async def resource_feed_confirm(request: Request, resource: ValidResource, ctx: CalendarManage,
+                                session: SessionDep) -> Response:
+    base = f"/s/{ctx.space.slug}/resources/{resource.id}/calendar"
+    audience = "busy" if request.query_params.get("audience") == "busy" else "staff"
+    return await _confirm_feed(request, ctx, session, f"{base}/feed", base, {"audience": audience})
 
 
 @router.post("/s/{slug}/resources/{resource_id}/calendar/feed")

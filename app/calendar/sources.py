@@ -34,6 +34,7 @@ from app.core import clock, db, jobs, outbound
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.tenancy import all_spaces, require_scope
+from app.core.text import require_one_line
 from app.resource.models import Resource, ResourceBlock
 from app.space.models import Space
 
@@ -100,6 +101,7 @@ async def add_source(
     session: AsyncSession, space: Space, actor: Account, resource: Resource, *, url: str, label: str = ""
 ) -> CalendarSource:
     """Attach an external calendar to ``resource`` and import it right after the commit."""
+    label = require_one_line(label, "label")
     try:
         normalised = normalise_calendar_url(url or "")
     except CalendarURLError as exc:
@@ -115,7 +117,7 @@ async def add_source(
     if len(await list_sources(session, resource.id)) >= MAX_SOURCES_PER_RESOURCE:
         raise ValidationFailed(fields={"url": N_("A resource can import at most 5 calendars.")},
                                code="too_many_sources")
-    source = CalendarSource(resource_id=resource.id, url=normalised, label=(label or "").strip()[:120],
+    source = CalendarSource(resource_id=resource.id, url=normalised, label=label[:120],
                             created_by_id=actor.id, created_at=clock.now())
     session.add(source)
     await session.flush()

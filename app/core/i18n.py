@@ -8,6 +8,7 @@ use ``lazy_gettext`` (``_l``) so they are translated when rendered, not when imp
 from __future__ import annotations
 
 import contextvars
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -70,6 +71,13 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
     return text % {"num": n, **params}
 
 
+def pgettext(context: str, message: str, **params: object) -> str:
+    """A message whose translation depends on what it speaks of: French agrees "confirmed" with
+    *une inscription* (``pgettext("registration", "Confirmed")`` → « confirmée »)."""
+    text = str(translations(get_locale()).pgettext(context, message))
+    return text % params if params else text
+
+
 def lazy_gettext(message: str, **params: object) -> LazyProxy:
     return LazyProxy(gettext, message, enable_cache=False, **params)
 
@@ -106,14 +114,28 @@ def to_local(value: datetime, tz: str) -> datetime:
     return value.astimezone(ZoneInfo(tz))
 
 
+_FIRST_OF_MONTH = re.compile(r"(?<![\d/.-])1(?=[ \u00a0\u202f])")
+
+
+def _first_of_month(text: str, day: int, locale: str) -> str:
+    """French writes the first day of a month as an ordinal: « 1er janvier », never « 1 janvier »
+    (Babel's patterns have no ordinal)."""
+    if day != 1 or not locale.startswith("fr"):
+        return text
+    return _FIRST_OF_MONTH.sub("1er", text, count=1)
+
+
 def format_dt(value: datetime, tz: str, fmt: str = "medium", locale: str | None = None) -> str:
-    return format_datetime(value, fmt, tzinfo=ZoneInfo(tz), locale=locale or get_locale())
+    locale = locale or get_locale()
+    text = format_datetime(value, fmt, tzinfo=ZoneInfo(tz), locale=locale)
+    return _first_of_month(text, value.astimezone(ZoneInfo(tz)).day, locale)
 
 
 def format_day(value: date | datetime, tz: str | None = None, fmt: str = "full", locale: str | None = None) -> str:
     if isinstance(value, datetime) and tz:
         value = value.astimezone(ZoneInfo(tz))
-    return format_date(value, fmt, locale=locale or get_locale())
+    locale = locale or get_locale()
+    return _first_of_month(format_date(value, fmt, locale=locale), value.day, locale)
 
 
 def format_hour(value: datetime, tz: str, locale: str | None = None) -> str:

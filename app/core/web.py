@@ -131,12 +131,21 @@ def _raw_ngettext(singular: str, plural: str, n: int) -> str:
     return i18n.translations(i18n.get_locale()).ngettext(singular, plural, n)
 
 
+def _raw_pgettext(context: str, message: str) -> str:
+    return str(i18n.translations(i18n.get_locale()).pgettext(context, message))
+
+
+def _raw_npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return str(i18n.translations(i18n.get_locale()).npgettext(context, singular, plural, n))
+
+
 templates = Jinja2Templates(env=jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(ROOT / "frontend" / "templates")),
     extensions=["jinja2.ext.i18n"],
     autoescape=jinja2.select_autoescape(["html", "xml"]),
 ))
-templates.env.install_gettext_callables(_raw_gettext, _raw_ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    _raw_gettext, _raw_ngettext, newstyle=True, pgettext=_raw_pgettext, npgettext=_raw_npgettext)
 templates.env.globals.update(
     get_locale=i18n.get_locale,
     LOCALES=i18n.LOCALES,

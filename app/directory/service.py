@@ -10,11 +10,12 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields
 from app.audit.service import audit_labels, log_action
 from app.core import clock, db
 from app.core.i18n import _l
 from app.core.tenancy import require_scope
-from app.core.text import clean_text
+from app.core.text import SINGLE_LINE_MESSAGE, clean_text, has_line_break_or_control
 from app.directory.errors import N_, InvalidProfile, ProfileNotFound
 from app.directory.models import Profile
 from app.space.models import Space, SpaceMember
@@ -25,6 +26,7 @@ audit_labels({
     "profile.shown": _l("Directory profile made visible"),
     "profile.hidden": _l("Directory profile hidden"),
 })
+audit_fields({"visible": _l("Visible in the directory")})
 
 MAX_SKILLS = 20
 # "javascript:…", "data:…", "https://…" have a scheme; "example.org:8080/x" does not.
@@ -77,8 +79,11 @@ def validate(data: ProfileInput) -> ProfileInput:
             errors.update(exc.fields)
             return None
 
+    for name in ("display_name", "headline"):  # one line, refused like the API's SingleLine
+        if has_line_break_or_control((getattr(data, name) or "").strip()):
+            errors[name] = SINGLE_LINE_MESSAGE
     data.display_name = " ".join(clean_text(data.display_name).split())[:120]
-    if not data.display_name:
+    if not data.display_name and "display_name" not in errors:
         errors["display_name"] = N_("This field is required.")
     data.headline = " ".join(clean_text(data.headline).split())
     if len(data.headline) > 160:

@@ -275,7 +275,7 @@ async def set_payment(
             responses={200: {"content": {"text/csv": {}}}})
 async def attendance_export(event: ManagedEvent, ctx: EventManageCtx, session: SessionDep) -> Response:
     rows = await registrations.list_registrations(session, event)
-    return attendance_response(event, rows)
+    return attendance_response(event, rows, ctx.space.currency)
 
 
 # -- figures -----------------------------------------------------------------------------------------

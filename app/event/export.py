@@ -2,41 +2,42 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from fastapi.responses import Response
 
-from app.core import money
-from app.core.i18n import _
+from app.core.i18n import _, pgettext
+from app.core.spreadsheet import Cents, csv_response, money_header
 from app.event.models import Event
 from app.event.registration import RegistrationRow
 
 
-def attendance_csv(event: Event, rows: list[RegistrationRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Name"), _("E-mail"), _("Status"), _("Waitlist position"), _("Price"),
-                     _("Payment"), _("Attendance")])
-    for row in rows:
-        reg = row.registration
-        writer.writerow([
-            _safe(row.name), _safe(row.email or ""), reg.status, row.position or "", money.amount_input(reg.price_cents),
-            reg.payment_status, reg.attendance or "",
-        ])
-    return out.getvalue()
+def _labels() -> dict[str, str]:
+    """The words of the pages for the codes stored (in the reader's language, at call time)."""
+    return {
+        "confirmed": pgettext("registration", "Confirmed"), "waitlisted": pgettext("registration", "Waitlist"),
+        "pending": pgettext("registration", "Waiting for e-mail confirmation"),
+        "cancelled": pgettext("registration", "Cancelled"),
+        "free": _("Free"), "to_pay": _("To pay on site"), "paid": _("Paid"),
+        "present": _("Present"), "absent": _("Absent"),
+    }
 
 
-def _safe(value: str) -> str:
-    # A cell starting with = + - @ is a formula to spreadsheets: visitors type these names.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def attendance_rows(rows: list[RegistrationRow]) -> list[list]:
+    labels = _labels()
+
+    def label(code: str | None) -> str:
+        return labels.get(code or "", code or "")
+
+    return [[row.name, row.email or "", label(row.registration.status), row.position,
+             Cents(row.registration.price_cents), label(row.registration.payment_status),
+             label(row.registration.attendance)] for row in rows]
 
 
 def csv_filename(event: Event) -> str:
     return f"attendance-event-{event.id}.csv"
 
 
-def attendance_response(event: Event, rows: list[RegistrationRow]) -> Response:
+def attendance_response(event: Event, rows: list[RegistrationRow], currency: str = "EUR") -> Response:
     """The attendance list as a CSV download (the API and the animator's page)."""
-    return Response(attendance_csv(event, rows), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{csv_filename(event)}"'})
+    header = [_("Name"), _("E-mail"), _("Status"), _("Waitlist position"), money_header(_("Price"), currency),
+              _("Payment"), _("Attendance")]
+    return csv_response(csv_filename(event), header, attendance_rows(rows))

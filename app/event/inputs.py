@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from app.core import money
 from app.core.errors import ValidationFailed
-from app.core.text import clean_text
+from app.core.text import clean_text, require_one_line
 from app.event.errors import (
     N_,
     DeadlineAfterStart,
@@ -58,8 +58,15 @@ def to_utc(value: datetime, tz: str) -> datetime:
 
 def validate(data: EventInput) -> EventInput:
     data.description = clean_text(data.description)
-    data.place = clean_text(data.place)
-    data.title = " ".join(clean_text(data.title).split())  # one line: it becomes an e-mail subject
+    # One line (e-mail subjects, iCalendar properties): refused like the API's SingleLine, not flattened.
+    single = {}
+    for name in ("title", "place"):
+        try:
+            setattr(data, name, " ".join(require_one_line(getattr(data, name), name).split()))
+        except ValidationFailed as exc:
+            single.update(exc.fields)
+    if single:
+        raise ValidationFailed(fields=single, code="invalid_text")
     if not data.title:
         raise ValidationFailed(fields={"title": N_("Give the event a title.")})
     if len(data.title) > 200:

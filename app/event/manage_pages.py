@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
+from app.account.models import Account
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _
 from app.core.web import SessionDep, form_data, redirect, render
@@ -14,8 +15,13 @@ from app.event.deps import EventManageCtx, ManagedEvent, ManagedRegistration
 from app.event.export import attendance_response
 from app.event.inputs import event_input_from_form
 from app.event.member_pages import detail, proposals
-from app.event.models import Attendance
+from app.event.models import Attendance, EventStatus
+from app.event.web import confirm_page as _confirm_page
 from app.event.web import form_context, form_from_event, remember_spaces, router
+
+
+def _people_to_tell(counts: registrations.EventCounts) -> int:
+    return counts.registered + counts.waitlisted + counts.pending
 
 
 def _repeat(form: dict[str, str]) -> int | None:
@@ -80,6 +86,16 @@ async def publish(request: Request, event: ManagedEvent, ctx: EventManageCtx, se
     return redirect(f"/s/{ctx.space.slug}/events/{event.id}", message=_("The event is published."))
 
 
+@router.get("/s/{slug}/events/{event_id:int}/cancel")
+async def cancel_confirm(request: Request, event: ManagedEvent, ctx: EventManageCtx, session: SessionDep) -> Response:
+    """Ask first: cancelling e-mails everyone registered (the button links here, or opens a dialog)."""
+    if event.status not in (EventStatus.draft, EventStatus.published):
+        return redirect(f"/s/{ctx.space.slug}/events/{event.id}")
+    return await _confirm_page(request, ctx, session, "cancel_event", {
+        "slug": ctx.space.slug, "event": event, "told": _people_to_tell(
+            (await registrations.counts_for(session, [event]))[event.id])})
+
+
 @router.post("/s/{slug}/events/{event_id:int}/cancel")
 async def cancel(request: Request, event: ManagedEvent, ctx: EventManageCtx, session: SessionDep) -> Response:
     try:
@@ -119,8 +135,9 @@ async def _attendance(request: Request, ctx, session, event, *, error: FabriqueE
     await remember_spaces(request, session, ctx.account)
     rows = await registrations.list_registrations(session, event)
     counts = (await registrations.counts_for(session, [event]))[event.id]
-    return render(request, "event/attendance.html", {"ctx": ctx, "event": event, "rows": rows, "counts": counts},
-                  error=error)
+    return render(request, "event/attendance.html", {
+        "ctx": ctx, "event": event, "rows": rows, "counts": counts,
+        "attendance_open": registrations.attendance_open(event, ctx.space)}, error=error)
 
 
 @router.get("/s/{slug}/events/{event_id:int}/attendance")
@@ -156,6 +173,16 @@ async def set_payment(
     return redirect(f"/s/{ctx.space.slug}/events/{event.id}/attendance#r{reg.id}")
 
 
+@router.get("/s/{slug}/events/{event_id:int}/registrations/{registration_id:int}/cancel")
+async def cancel_registration_confirm(
+    request: Request, event: ManagedEvent, reg: ManagedRegistration, ctx: EventManageCtx, session: SessionDep
+) -> Response:
+    base = f"/s/{ctx.space.slug}/events/{event.id}"
+    return await _confirm_page(request, ctx, session, "cancel_registration", {
+        "action": f"{base}/registrations/{reg.id}/cancel", "back": f"{base}/attendance", "event": event,
+        "name": (await session.get(Account, reg.account_id)).name if reg.account_id else (reg.name or reg.email)})
+
+
 @router.post("/s/{slug}/events/{event_id:int}/registrations/{registration_id:int}/cancel")
 async def cancel_registration(
     request: Request, event: ManagedEvent, reg: ManagedRegistration, ctx: EventManageCtx, session: SessionDep
@@ -171,4 +198,4 @@ async def cancel_registration(
 @router.get("/s/{slug}/events/{event_id:int}/attendance.csv")
 async def attendance_export(event: ManagedEvent, ctx: EventManageCtx, session: SessionDep) -> Response:
     rows = await registrations.list_registrations(session, event)
-    return attendance_response(event, rows)
+    return attendance_response(event, rows, ctx.space.currency)

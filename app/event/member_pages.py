@@ -16,7 +16,7 @@ from app.event.calendar import ics_response
 from app.event.deps import EventProposeCtx, SpaceMemberCtx, VisibleEvent
 from app.event.inputs import event_input_from_form
 from app.event.models import Event, RegistrationStatus
-from app.event.web import form_context, remember_spaces, router
+from app.event.web import confirm_page, form_context, remember_spaces, router
 from app.pricing import service as pricing
 from app.space.deps import SpaceContext
 
@@ -71,6 +71,17 @@ async def register(request: Request, event: VisibleEvent, ctx: SpaceMemberCtx, s
         message = _("The event is full: you are number %(position)s on the waitlist.") % {
             "position": await registrations.waitlist_position(session, reg)}
     return redirect(f"/s/{ctx.space.slug}/events/{event.id}", message=message)
+
+
+@router.get("/s/{slug}/events/{event_id:int}/unregister")
+async def unregister_confirm(request: Request, event: VisibleEvent, ctx: SpaceMemberCtx, session: SessionDep) -> Response:
+    reg = await registrations.my_registration(session, event.id, ctx.account.id)
+    base = f"/s/{ctx.space.slug}/events/{event.id}"
+    if reg is None:
+        return redirect(base)
+    return await confirm_page(request, ctx, session, "cancel_registration", {
+        "action": f"{base}/unregister", "back": base, "event": event,
+        "waitlisted": reg.status == RegistrationStatus.waitlisted})
 
 
 @router.post("/s/{slug}/events/{event_id:int}/unregister")

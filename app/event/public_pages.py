@@ -15,13 +15,13 @@ from app.core.errors import FabriqueError, NotFound, SpaceSuspended, ValidationF
 from app.core.i18n import _
 from app.core.markdown import render_markdown
 from app.core.tenancy import set_scope
-from app.core.text import clean_text
+from app.core.text import SINGLE_LINE_MESSAGE, clean_text, has_line_break_or_control
 from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, redirect, render
 from app.event import notify, service
 from app.event import registration as registrations
 from app.event.calendar import ics_response
 from app.event.errors import N_, EventNotFound, RegistrationNotFound
-from app.event.models import Event, Registration
+from app.event.models import Event, Registration, RegistrationStatus
 from app.event.web import remember_spaces, router
 from app.pricing import service as pricing
 from app.space import service as spaces
@@ -82,9 +82,12 @@ async def public_event_page(
 
 
 def _visitor_fields(form: dict[str, str]) -> tuple[str, str]:
-    name = " ".join(clean_text(form.get("name", "")).split())[:120]
     errors = {}
-    if not name:
+    raw_name = (form.get("name") or "").strip()
+    if has_line_break_or_control(raw_name):  # it becomes an e-mail header's display name
+        errors["name"] = SINGLE_LINE_MESSAGE
+    name = " ".join(clean_text(raw_name).split())[:120]
+    if not name and not errors:
         errors["name"] = N_("This field is required.")
     try:
         email = form_email(form.get("email"))
@@ -160,6 +163,14 @@ async def confirm(request: Request, token: str, session: SessionDep) -> Response
     except FabriqueError as exc:
         return await _registration_page(request, session, token, error=exc)
     return redirect(f"/r/{token}", message=_("Thank you, your registration is recorded."))
+
+
+@router.get("/r/{token}/cancel")
+async def cancel_confirm(request: Request, token: str, session: SessionDep) -> Response:
+    _space, event, reg = await _from_token(request, session, token)
+    return render(request, "confirm/page.html", {"kind": "cancel_registration", "args": {
+        "action": f"/r/{token}/cancel", "back": f"/r/{token}", "event": event,
+        "waitlisted": reg.status == RegistrationStatus.waitlisted}})
 
 
 @router.post("/r/{token}/cancel")

@@ -19,6 +19,7 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields, audit_values
 from app.audit.service import audit_labels, log_action
 from app.core import clock
 from app.core.i18n import _l
@@ -61,6 +62,9 @@ audit_labels({
     "event.payment_recorded": _l("Event payment received"),
     "event.payment_undone": _l("Event payment undone"),
 })
+audit_fields({"attendance": _l("Attendance")})
+audit_values({"confirmed": _l("confirmed"), "waitlisted": _l("on the waitlist"), "pending": _l("awaiting confirmation"),
+              "cancelled": _l("cancelled"), "present": _l("present"), "absent": _l("absent")})
 
 
 async def lock_event(session: AsyncSession, event_id: int) -> Event:
@@ -373,14 +377,19 @@ def _event_day(event: Event, tz: str) -> date:
     return event.starts_at.astimezone(ZoneInfo(tz)).date()
 
 
+def attendance_open(event: Event, space: Space) -> bool:
+    """Attendance is taken from the event's day on (in the space's time zone), for a published
+    event: the one rule behind the attendance buttons and ``set_attendance``."""
+    today = clock.now().astimezone(ZoneInfo(space.timezone)).date()
+    return event.status == EventStatus.published and today >= _event_day(event, space.timezone)
+
+
 async def set_attendance(
     session: AsyncSession, space: Space, event: Event, reg: Registration, attendance: str | None, *, actor_id: int
 ) -> Registration:
     if reg.event_id != event.id:
         raise RegistrationNotFound()
-    today = clock.now().astimezone(ZoneInfo(space.timezone)).date()
-    if reg.status != RegistrationStatus.confirmed or today < _event_day(event, space.timezone) \
-            or event.status != EventStatus.published:
+    if reg.status != RegistrationStatus.confirmed or not attendance_open(event, space):
         raise AttendanceNotOpen()
     reg.attendance = Attendance(attendance) if attendance else None
     reg.attendance_at = clock.now()

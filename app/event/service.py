@@ -8,6 +8,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields, audit_names
 from app.audit.service import audit_labels, log_action
 from app.booking.rules import occurrences_weekly
 from app.core import clock
@@ -40,6 +41,13 @@ audit_labels({
     "event.proposal_approved": _l("Event proposal accepted"),
     "event.proposal_declined": _l("Event proposal declined"),
 })
+audit_fields({"event_id": _l("Event")})
+
+
+@audit_names("event_id", "event")
+async def _event_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    rows = await session.exec(select(Event.id, Event.title).where(col(Event.id).in_(ids)))
+    return {i: n for i, n in rows.all() if i is not None}
 
 MAX_OCCURRENCES = 52
 # Changes that registrants are told about (and that calendar apps must pick up).

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 
 from app.core import money
 from app.core.i18n import _l
-from app.core.web import page_router, register_space_nav
+from app.core.web import page_router, register_space_nav, render
 from app.event.inputs import local_input_value
 from app.event.models import Event
 from app.pricing import vat
@@ -31,6 +32,12 @@ async def form_context(session: Any, ctx: Any, mode: str, event: Event | None = 
 async def remember_spaces(request: Request, session: Any, account: Any) -> None:
     if account is not None:
         request.state.my_spaces = await spaces.spaces_of(session, account.id)
+
+
+async def confirm_page(request: Request, ctx: Any, session: Any, kind: str, args: dict[str, Any]) -> Response:
+    """The page that asks before a destructive action (``confirm/actions.html`` holds the words)."""
+    await remember_spaces(request, session, ctx.account)
+    return render(request, "confirm/page.html", {"ctx": ctx, "kind": kind, "args": args})
 
 
 def form_from_event(event: Event, tz: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
+from app.audit.readable import audit_fields, audit_names
 from app.audit.service import audit_labels, log_action
 from app.booking.rules import UNITS
 from app.core.clock import now
@@ -32,6 +33,13 @@ audit_labels({
     "resource.blocked": _l("Resource blocked"),
     "resource.unblocked": _l("Resource block removed"),
 })
+audit_fields({"resource_id": _l("Resource"), "source": _l("Source")})
+
+
+@audit_names("resource_id", "from_resource_id", "to_resource_id", "resource")
+async def _resource_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    rows = await session.exec(select(Resource.id, Resource.name).where(col(Resource.id).in_(ids)))
+    return {i: n for i, n in rows.all() if i is not None}
 
 EDITABLE = (
     "name", "kind", "description", "capacity", "unit", "granularity_minutes", "min_minutes", "max_minutes",

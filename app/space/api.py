@@ -6,9 +6,10 @@ from fastapi import Depends, Query, status
 
 from app.account.deps import CurrentAccount
 from app.audit.service import list_space_entries
+from app.core.permissions import Perm
 from app.core.web import SessionDep, api_router
 from app.space import service
-from app.space.deps import AuditView, MemberManage, MemberView, SpaceManage, SpaceView
+from app.space.deps import AuditView, MemberManage, MemberView, SpaceContext, SpaceManage, SpaceView
 from app.space.legal import LEGAL_FIELDS
 from app.space.models import Invitation, SpaceMember
 from app.space.schemas import (
@@ -57,10 +58,11 @@ async def update_space(payload: SpaceUpdate, ctx: SpaceManage, session: SessionD
     return SpaceRead.model_validate(ctx.space)
 
 
-def _member_read(row: service.MemberRow) -> MemberRead:
+def _member_read(row: service.MemberRow, ctx: SpaceContext) -> MemberRead:
     return MemberRead(
         id=row.member.id, account_id=row.account.id, name=row.account.name, email=row.account.email,
         role=row.member.role, tags=sorted(row.member.tag_set), joined_at=row.member.created_at,
+        note=row.member.note if ctx.can(Perm.member_manage) else None,
     )
 
 
@@ -68,7 +70,7 @@ def _member_read(row: service.MemberRow) -> MemberRead:
 async def list_members(
     ctx: MemberView, session: SessionDep, role: str | None = None, q: Annotated[str | None, Query(max_length=100)] = None
 ) -> list[MemberRead]:
-    return [_member_read(r) for r in await service.list_members(session, role=role, q=q)]
+    return [_member_read(r, ctx) for r in await service.list_members(session, role=role, q=q)]
 
 
 async def valid_member(member_id: int, ctx: MemberView, session: SessionDep) -> SpaceMember:
@@ -79,10 +81,10 @@ ValidMember = Annotated[SpaceMember, Depends(valid_member)]
 
 
 @router.get("/spaces/{slug}/members/{member_id}", response_model=MemberRead)
-async def get_member(member: ValidMember, session: SessionDep) -> MemberRead:
+async def get_member(member: ValidMember, ctx: MemberView, session: SessionDep) -> MemberRead:
     from app.account.models import Account
 
-    return _member_read(service.MemberRow(member, await session.get(Account, member.account_id)))
+    return _member_read(service.MemberRow(member, await session.get(Account, member.account_id)), ctx)
 
 
 @router.patch("/spaces/{slug}/members/{member_id}", response_model=MemberRead)
@@ -95,7 +97,9 @@ async def update_member(
         await service.change_role(session, ctx.space, ctx.account, ctx.role, member, payload.role)
     if payload.tags is not None:
         await service.set_member_tags(session, ctx.space, ctx.account, member, payload.tags)
-    return _member_read(service.MemberRow(member, await session.get(Account, member.account_id)))
+    if payload.note is not None:
+        await service.set_member_note(session, ctx.space, ctx.account, member, payload.note)
+    return _member_read(service.MemberRow(member, await session.get(Account, member.account_id)), ctx)
 
 
 @router.delete("/spaces/{slug}/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)

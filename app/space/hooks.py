@@ -49,5 +49,5 @@ async def erase_memberships(session: AsyncSession, account: Account, deletion: D
 async def export_memberships(session: AsyncSession, account: Account) -> list[dict[str, Any]]:
     rows = (await session.exec(select(SpaceMember).where(SpaceMember.account_id == account.id)
                                .order_by(col(SpaceMember.id)))).all()
-    return [{"space_id": m.space_id, "role": m.role, "tags": sorted(m.tag_set), "joined_at": iso(m.created_at)}
-            for m in rows]
+    return [{"space_id": m.space_id, "role": m.role, "tags": sorted(m.tag_set), "note": m.note,
+             "joined_at": iso(m.created_at)} for m in rows]

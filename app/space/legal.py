@@ -23,8 +23,9 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
-from app.core.errors import FabriqueError
+from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_
+from app.core.text import SINGLE_LINE_MESSAGE, has_line_break_or_control
 from app.space.errors import (
     AddressIncomplete,
     InvoicePrefixInvalid,
@@ -109,6 +110,10 @@ def check_legal_identity(values: Mapping[str, Any]) -> dict[str, Any]:
         errors.append(error)
 
     for name, limit in TEXT_LIMITS.items():
+        if values.get(name) is not None and has_line_break_or_control(str(values.get(name)).strip()):
+            refuse(ValidationFailed(fields={name: SINGLE_LINE_MESSAGE}, code="invalid_text"))
+            out[name] = None
+            continue  # one line, like the API's SingleLine: refused, not flattened
         out[name] = _text(values.get(name))
         if out[name] is not None and len(out[name]) > limit:
             refuse(LegalTextTooLong(name, limit))

@@ -67,6 +67,8 @@ class SpaceMember(SpaceScoped, table=True):
     account_id: int = Field(foreign_key="account.id", index=True, ondelete="CASCADE")
     role: str = Field(default=Role.member, max_length=16)
     tags: str = Field(default="", max_length=500)  # comma-separated, e.g. "laser-trained"
+    # The team's private note on the person (not shown to other members; in the person's own data export).
+    note: str = Field(default="", max_length=2000)
     created_at: datetime = Field(default_factory=now)
 
     @property

@@ -4,7 +4,9 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from app.account.deps import CurrentAccount, OptionalAccount
-from app.audit.service import action_label, list_space_entries
+from app.account.models import Account
+from app.audit.readable import readable
+from app.audit.service import list_space_entries
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm, Role
@@ -115,6 +117,44 @@ async def change_role(request: Request, member_id: int, ctx: MemberManage, sessi
     return redirect(f"/s/{ctx.space.slug}/members", message=_("The role has been changed."))
 
 
+async def _member_page(request: Request, ctx, session, member, *, error: FabriqueError | None = None,
+                       form: dict | None = None) -> Response:
+    account = await session.get(Account, member.account_id)
+    await _remember_spaces(request, session, ctx.account)
+    values = form if form is not None else {"tags": ", ".join(sorted(member.tag_set)), "note": member.note}
+    return render(request, "manage/member.html", {"ctx": ctx, "member": member, "person": account},
+                  error=error, form=values)
+
+
+@router.get("/s/{slug}/members/{member_id:int}")
+async def member_page(request: Request, member_id: int, ctx: MemberManage, session: SessionDep) -> Response:
+    """A person of the space for the team: tags (what they may book, e.g. trained on the laser cutter)
+    and a private note."""
+    return await _member_page(request, ctx, session, await service.get_member(session, member_id))
+
+
+@router.post("/s/{slug}/members/{member_id:int}/details")
+async def member_details(request: Request, member_id: int, ctx: MemberManage, session: SessionDep) -> Response:
+    member = await service.get_member(session, member_id)
+    form = await form_data(request)
+    try:
+        await service.set_member_tags(session, ctx.space, ctx.account, member, (form.get("tags") or "").split(","))
+        await service.set_member_note(session, ctx.space, ctx.account, member, form.get("note") or "")
+    except FabriqueError as exc:
+        return await _member_page(request, ctx, session, member, error=exc, form=form)
+    return redirect(f"/s/{ctx.space.slug}/members", message=_("Tags and note saved."))
+
+
+@router.get("/s/{slug}/members/{member_id}/remove")
+async def remove_confirm(request: Request, member_id: int, ctx: MemberManage, session: SessionDep) -> Response:
+    """Ask first (the Remove button links here; with JavaScript the same question opens in a dialog)."""
+    member = await service.get_member(session, member_id)
+    account = await session.get(Account, member.account_id)
+    await _remember_spaces(request, session, ctx.account)
+    return render(request, "confirm/page.html", {"ctx": ctx, "kind": "remove_member", "args": {
+        "slug": ctx.space.slug, "member": member, "name": account.name if account else ""}})
+
+
 @router.post("/s/{slug}/members/{member_id}/remove")
 async def remove(request: Request, member_id: int, ctx: MemberManage, session: SessionDep) -> Response:
     member = await service.get_member(session, member_id)
@@ -192,9 +232,9 @@ async def audit_page(request: Request, ctx: AuditView, session: SessionDep) -> R
         page = 1
     entries, total = await list_space_entries(session, limit=50, offset=(page - 1) * 50)
     actors = {r.account.id: r.account.name for r in await service.list_members(session)}
+    rows = await readable(session, entries, tz=ctx.space.timezone, currency=ctx.space.currency, actors=actors)
     return render(request, "manage/audit.html", {
-        "ctx": ctx, "entries": entries, "total": total, "page": page, "pages": max(1, (total + 49) // 50),
-        "label": action_label, "actors": actors,
+        "ctx": ctx, "entries": rows, "total": total, "page": page, "pages": max(1, (total + 49) // 50),
     })
 
 

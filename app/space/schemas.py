@@ -90,12 +90,14 @@ class MemberRead(BaseModel):
     email: str
     role: Role
     tags: list[str]
+    note: str | None = Field(default=None, description="The team's private note (for member.manage only)")
     joined_at: datetime
 
 
 class MemberUpdate(Strict):
     role: Role | None = None
     tags: list[str] | None = Field(default=None, max_length=30)
+    note: str | None = Field(default=None, max_length=2000, description="The team's private note on the person")
 
 
 class InvitationCreate(Strict):

@@ -16,15 +16,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.account.models import Account
 from app.account.service import get_by_email, normalize_email
+from app.audit.readable import audit_fields, audit_names
 from app.audit.service import audit_labels, log_action
 from app.config import get_settings
 from app.core import clock, security
-from app.core.errors import NotFound, PermissionDenied
+from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.i18n import N_, _l
 from app.core.mail import queue_email
 from app.core.permissions import Perm, Role, has_perm
 from app.core.tenancy import all_spaces, require_scope, set_scope
-from app.core.text import require_one_line
+from app.core.text import multi_line, require_one_line
 from app.pricing import vat
 from app.space.errors import (
     AlreadyMember,
@@ -49,9 +50,18 @@ audit_labels({
     "member.joined": _l("Invitation accepted"),
     "member.role_changed": _l("Role changed"),
     "member.tags_changed": _l("Member tags changed"),
+    "member.note_changed": _l("Private note on a member changed"),
     "member.removed": _l("Person removed"),
     "invitation.revoked": _l("Invitation revoked"),
 })
+audit_fields({"tags": _l("Tags"), "slug": _l("Address")})
+
+
+@audit_names("space_member")
+async def _member_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    rows = await session.exec(select(SpaceMember.id, Account.name).join(Account, col(Account.id) == SpaceMember.account_id)
+                              .where(col(SpaceMember.id).in_(ids)))
+    return {i: n for i, n in rows.all() if i is not None}
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,46})[a-z0-9]$")
 RESERVED_SLUGS = frozenset({
@@ -257,11 +267,49 @@ async def remove_member(
                account_id=member.account_id)
 
 
+MAX_TAGS = 30
+MAX_TAG_LENGTH = 40
+MAX_NOTE_LENGTH = 2000
+
+
+def check_tags(tags: list[str]) -> list[str]:
+    """Tags as stored: trimmed, lower case, each one line of at most 40 characters, at most 30."""
+    clean = sorted({require_one_line(t, "tags").lower() for t in tags if t.strip()})
+    if len(clean) > MAX_TAGS:
+        raise ValidationFailed(fields={"tags": N_("At most %(max)s tags.")}, params={"max": MAX_TAGS},
+                               code="too_many_tags")
+    if any(len(t) > MAX_TAG_LENGTH or "," in t for t in clean):
+        raise ValidationFailed(fields={"tags": N_("A tag holds at most %(max)s characters and no comma.")},
+                               params={"max": MAX_TAG_LENGTH}, code="invalid_tag")
+    return clean
+
+
 async def set_member_tags(session: AsyncSession, space: Space, actor: Account, member: SpaceMember,
                           tags: list[str]) -> SpaceMember:
-    member.tags = ",".join(sorted({t.strip().lower() for t in tags if t.strip()}))[:500]
+    tags_text = ",".join(check_tags(tags))
+    if tags_text == member.tags:
+        return member
+    member.tags = tags_text
     session.add(member)
-    log_action(session, "member.tags_changed", space_id=space.id, actor_id=actor.id, obj=member, tags=member.tags)
+    log_action(session, "member.tags_changed", space_id=space.id, actor_id=actor.id, obj=member, tags=member.tags,
+               account_id=member.account_id)
+    return member
+
+
+async def set_member_note(session: AsyncSession, space: Space, actor: Account, member: SpaceMember,
+                          note: str) -> SpaceMember:
+    """The team's private note on a member (several lines allowed); the audit log says it changed,
+    not what it says."""
+    text = multi_line(note).strip()
+    if len(text) > MAX_NOTE_LENGTH:
+        raise ValidationFailed(fields={"note": N_("At most %(max)s characters.")}, params={"max": MAX_NOTE_LENGTH},
+                               code="note_too_long")
+    if text == member.note:
+        return member
+    member.note = text
+    session.add(member)
+    log_action(session, "member.note_changed", space_id=space.id, actor_id=actor.id, obj=member,
+               account_id=member.account_id)
     return member
 
 

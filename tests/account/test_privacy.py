@@ -197,3 +197,23 @@ async def test_the_export_lists_the_person_s_charges(world, api):
     charges = (await member.get("/api/v1/account/export")).json()["charges"]
     assert [(c["amount_incl_cents"], c["reversal"], c["space"]["slug"]) for c in charges] == [
         (3000, False, world.a.slug), (-3000, True, world.a.slug)]
+
+
+async def test_deleting_an_account_erases_its_login_and_mail_counters(world, api, client):
+    from app.account.models import LoginThrottle
+
+    email = world.a.member.email
+    for _ in range(3):  # wrong passwords, then a reset mail: counters that name the address
+        await client.post("/api/v1/auth/token", data={"username": email, "password": "wrong-wrong-wrong"})
+    await client.post("/api/v1/auth/password-reset", json={"email": email})
+    async with db.transaction(write=False) as session:
+        before = {t.key for t in (await session.exec(select(LoginThrottle))).all()}
+
+    r = await api(world.a.tokens["member"]).post("/api/v1/account/delete", json={"password": PASSWORD})
+    assert r.status_code == 204, r.text
+
+    async with db.transaction(write=False) as session:
+        after = {t.key for t in (await session.exec(select(LoginThrottle))).all()}
+    erased = before - after
+    assert len(erased) == 3  # account + address, account, reset mails to the address
+    assert len(after) == 2  # the requesting address's own counters (login, reset mails) stay

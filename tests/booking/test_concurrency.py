@@ -42,11 +42,24 @@ async def test_twenty_concurrent_requests_for_a_six_seat_table_book_exactly_six(
     desk = await create_desk(world.a.space, capacity=6, horizon_days=60)
     day = _next_tuesday()
     body = {"resource_id": desk.id, "starts_at": paris(day, 9).isoformat(), "ends_at": paris(day, 18).isoformat()}
-    responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings",
-                            [(body, bearer(world.a.tokens["member"])) for _ in range(20)])
+    responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings",  # staff may book several
+                            [(body, bearer(world.a.tokens["manager"])) for _ in range(20)])
     codes = Counter(r.status_code for r in responses)
     assert codes == {201: 6, 409: 14}, [r.text for r in responses if r.status_code not in (201, 409)][:3]
     assert await count_bookings(world.a.space) == 6
+
+
+async def test_a_member_firing_twenty_requests_for_a_shared_table_holds_one_place(world, live_server):
+    desk = await create_desk(world.a.space, capacity=6, horizon_days=60)
+    day = _next_tuesday()
+    body = {"resource_id": desk.id, "starts_at": paris(day, 9).isoformat(), "ends_at": paris(day, 18).isoformat()}
+    await warm(live_server, [world.a.tokens["member"]])
+    responses = await _fire(live_server, f"/api/v1/spaces/{world.a.slug}/bookings",
+                            [(body, bearer(world.a.tokens["member"])) for _ in range(20)])
+    codes = Counter(r.status_code for r in responses)
+    assert codes == {201: 1, 409: 19}, [r.text for r in responses if r.status_code not in (201, 409)][:3]
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"place_already_held"}
+    assert await count_bookings(world.a.space) == 1
 
 
 async def test_twenty_concurrent_retries_with_one_idempotency_key_book_once_and_replay_the_first_answer(

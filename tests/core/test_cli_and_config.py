@@ -55,6 +55,14 @@ def test_createsuperuser_then_demo_on_a_fresh_sqlite_file(tmp_path):
     first = _run("demo", **env)
     assert first.returncode == 0, first.stderr
     assert "claire@demo.fabrique.coop" in first.stdout
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "f.db") as con:  # one place per person: no member holds a table twice
+        doubles = con.execute(
+            "SELECT count(*) FROM booking a JOIN booking b ON a.resource_id = b.resource_id AND a.id < b.id"
+            " AND a.account_id = b.account_id AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at"
+            " WHERE a.status = 'confirmed' AND b.status = 'confirmed'").fetchone()[0]
+        assert doubles == 0 and con.execute("SELECT count(*) FROM booking").fetchone()[0] > 20
     second = _run("demo", **env)  # idempotent
     assert second.returncode == 0, second.stderr
 

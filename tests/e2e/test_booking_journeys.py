@@ -84,6 +84,7 @@ def test_member_books_a_desk_for_tomorrow_on_a_phone_and_cancels_it(live_server,
     expect(card).to_contain_text("Grande table")
     expect(card).to_contain_text("9:00")
     page.get_by_role("button", name="Cancel this booking").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the booking").click()
     expect(page.locator(".flash")).to_contain_text("cancelled")
     expect(page.get_by_test_id("upcoming").locator(".badge-cancelled")).to_have_count(1)
     # The page fits a phone: nothing forces sideways scrolling.
@@ -134,3 +135,35 @@ def test_manager_creates_a_meeting_room_and_sees_a_members_booking_in_the_calend
     expect(manager.get_by_test_id("calendar-bookings")).to_contain_text(people["member"][0].name)
     member_ctx.close()
     manager_ctx.close()
+
+
+def test_a_member_cannot_take_a_second_place_at_the_same_table_the_same_day(live_server, browser):
+    from tests.booking.factories import insert_booking
+
+    space, people = run_in_db(_space, "twice", True)
+
+    async def book_tomorrow():
+        from sqlmodel import select
+
+        from app.core import db
+        from app.resource.models import Resource
+
+        async with db.transaction(space_id=space.id, write=False) as session:
+            desk = (await session.exec(select(Resource).where(Resource.name == "Grande table"))).one()
+        start = datetime.combine(_tomorrow(), time(9), PARIS)
+        await insert_booking(space, desk, people["member"][0], start, start.replace(hour=18))
+
+    context, page = _as(browser, live_server, people["member"][1])
+    page.goto(f"/s/{space.slug}/book?date={_tomorrow().isoformat()}")
+    slot = page.get_by_test_id("desk-grid").get_by_test_id("slot-free").first.get_attribute("href")
+    run_in_db(book_tomorrow)  # meanwhile, from another tab: a place at this table for the day
+
+    page.reload()  # the grid says so and offers no second place
+    expect(page.get_by_test_id("desk-grid").get_by_test_id("slot-mine")).to_contain_text("Booked by you")
+    expect(page.get_by_test_id("desk-grid").get_by_test_id("slot-free")).to_have_count(0)
+    page.goto(slot)  # the first tab's link: refused before any price is offered
+    expect(page.get_by_test_id("form-error")).to_contain_text("You already have a place here at this time")
+    expect(page.get_by_test_id("confirm-button")).to_have_count(0)
+    page.goto(f"/s/{space.slug}/bookings/mine")
+    expect(page.get_by_test_id("upcoming").locator(".badge-confirmed")).to_have_count(1)
+    context.close()

@@ -74,6 +74,7 @@ def test_a_workshop_fills_up_and_a_cancellation_confirms_the_first_in_line(live_
     expect(pages["member3"].locator(".flash")).to_contain_text("you are number 1 on the waitlist")
 
     pages["member1"].get_by_test_id("unregister").click()
+    pages["member1"].get_by_role("dialog").get_by_test_id("confirm-yes").click()
     expect(pages["member1"].get_by_test_id("register")).to_be_visible()
     pages["member3"].reload()
     expect(pages["member3"].get_by_test_id("my-status")).to_have_text("Confirmed")

@@ -1,4 +1,4 @@
-"""Sign up → create a space → invite a member → the member accepts, logs in, switches to English."""
+"""Sign up → the e-mailed link → create a space → invite a member → the member accepts, logs in, switches to English."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ def test_sign_up_create_space_invite_accept_and_switch_to_english(live_server, b
     page.get_by_label("Adresse e-mail").fill("marion@example.org")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Créer mon compte").click()
-
+    # the same answer whether the address has an account or not: the e-mailed link logs in
+    expect(page.get_by_test_id("signup-sent")).to_contain_text("marion@example.org")
+    page.goto(latest_link("marion@example.org", "/verify-email/", live_server))
     expect(page).to_have_url(re.compile(r"/spaces/new$"))
     page.get_by_label("Nom de l’espace").fill("Le Moulin Partagé")
     page.get_by_role("button", name="Créer l’espace").click()
@@ -44,6 +46,8 @@ def test_sign_up_create_space_invite_accept_and_switch_to_english(live_server, b
     mpage.get_by_label("Votre nom").fill("Lucas Petit")
     mpage.get_by_label("Mot de passe").fill(PASSWORD)
     mpage.get_by_role("button", name="Créer mon compte").click()
+    expect(mpage.get_by_test_id("signup-sent")).to_be_visible()
+    mpage.goto(latest_link("lucas@example.org", "/verify-email/", live_server))
     mpage.get_by_test_id("accept-invitation").click()
     expect(mpage).to_have_url(re.compile(r"/s/le-moulin-partage$"))
 

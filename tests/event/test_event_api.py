@@ -210,8 +210,8 @@ async def test_attendance_is_taken_on_the_day_and_counted(world, api):
     csv = await animator.get(f"{base}/attendance.csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.strip().splitlines()
-    assert lines[0].startswith("Name,E-mail,Status")
-    assert any(world.a.member.email in line and line.endswith("present") for line in lines)
+    assert lines[0].startswith("\ufeffName,E-mail,Status")  # UTF-8 with a BOM: Excel reads accents right
+    assert any(world.a.member.email in line and line.endswith("Present") for line in lines)
 
 
 async def test_the_event_can_be_added_to_a_calendar(world, api):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -72,7 +73,7 @@ async def test_an_animator_takes_attendance_and_downloads_the_list(world, web):
     page = await animator.get(f"/s/{world.a.slug}/events/{event.id}/attendance")
     assert "Undo present" in page.text
     csv = await animator.get(f"/s/{world.a.slug}/events/{event.id}/attendance.csv")
-    assert csv.status_code == 200 and "present" in csv.text
+    assert csv.status_code == 200 and "Present" in csv.text  # a label, not the code
     member = await web(world.a.member)
     assert (await member.get(f"/s/{world.a.slug}/events/{event.id}/attendance")).status_code == 403
 
@@ -111,7 +112,11 @@ async def test_an_animator_cancels_a_registration_from_the_attendance_page(world
     page = await animator.get(f"/s/{world.a.slug}/events/{event.id}/attendance")
     action = f"/s/{world.a.slug}/events/{event.id}/registrations/{reg.id}/cancel"
     form = re.search(rf'<form method="post" action="{action}"[^>]*>(.*?)</form>', page.text, re.S)
-    assert form and 'data-testid="cancel-registration"' in form.group(1) and 'name="csrf_token"' in form.group(1)
+    assert form and 'name="csrf_token"' in form.group(1)  # in the dialog the button opens
+    assert f'data-testid="cancel-registration-{reg.id}"' in page.text
+    confirm = await animator.get(action)  # without JavaScript, the button leads to a confirmation page
+    assert confirm.status_code == 200 and world.a.member.name in confirm.text
+    assert f'<form method="post" action="{action}"' in confirm.text
     r = await animator.post(action)
     assert r.status_code == 303
     page = await animator.get(r.headers["location"])
@@ -131,3 +136,36 @@ def test_the_repeat_weeks_message_is_extracted_for_translation():
 
     msgids = {message for _line, message, _comments, _context in extract_from_file("python", Path(module.__file__))}
     assert "Between 1 and 52 weeks." in msgids
+
+
+async def test_attendance_buttons_appear_on_the_event_day_only(world, web):
+    start = soon(days=3)
+    event = await create_event(world.a.space, world.a.animator, starts_at=start)
+    await register(world.a.space, event, world.a.member)
+    animator = await web(world.a.animator)
+    before = await animator.get(f"/s/{world.a.slug}/events/{event.id}/attendance")
+    assert 'data-testid="mark-present"' not in before.text and 'data-testid="attendance-closed"' in before.text
+    clock.freeze(start - timedelta(hours=1))  # the day itself, before it starts
+    on_the_day = await animator.get(f"/s/{world.a.slug}/events/{event.id}/attendance")
+    assert 'data-testid="mark-present"' in on_the_day.text and "attendance-closed" not in on_the_day.text
+
+
+async def test_french_pages_agree_the_registration_status_and_write_the_first_of_the_month(world, web):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from app.account.models import Account
+    from app.core import db
+
+    async with db.transaction() as session:
+        account = await session.get(Account, world.a.member.id)
+        account.locale = "fr"
+        session.add(account)
+    clock.freeze(datetime(2031, 12, 20, 10, tzinfo=ZoneInfo("Europe/Paris")))
+    event = await create_event(world.a.space, world.a.animator,
+                               starts_at=datetime(2032, 1, 1, 18, tzinfo=ZoneInfo("Europe/Paris")))
+    await register(world.a.space, event, world.a.member)
+    page = await (await web(world.a.member)).get(f"/s/{world.a.slug}/events/{event.id}")
+    text = html.unescape(re.sub(r"<[^>]+>", "", page.text))
+    assert re.search(r"Votre inscription\u00a0:\s+confirmée", text), text
+    assert "1er janvier" in text and "1 janvier" not in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import func, select
 
 from app.core import db
@@ -17,9 +19,13 @@ async def test_home_page_explains_fabrique_in_french_by_default(web):
     assert "Fabrique" in r.text
 
 
-async def test_sign_up_create_a_space_and_land_on_its_home(web):
+async def test_sign_up_then_the_mailed_link_logs_in_create_a_space_and_land_on_its_home(web, outbox):
     b = await web()
     r = await b.post("/signup", {"name": "Camille", "email": "camille@example.org", "password": PASSWORD})
+    assert r.status_code == 200 and "fabrique_session" not in r.headers.get("set-cookie", "")
+    assert "camille@example.org" in r.text
+    link = link_in((await outbox())[-1], "/verify-email/")
+    r = await b.get(link)
     assert r.status_code == 303 and r.headers["location"] == "/spaces/new"
     r = await b.post("/spaces/new", {"name": "La Grange Numérique", "timezone": "Europe/Paris", "locale": "fr"})
     assert r.status_code == 303
@@ -29,13 +35,36 @@ async def test_sign_up_create_a_space_and_land_on_its_home(web):
     assert "La Grange Numérique" in home.text
 
 
-async def test_sign_up_form_errors_are_shown_beside_the_field_and_keep_what_was_typed(web):
-    await create_account(email="dup@example.org")
+async def test_the_verification_link_logs_in_only_once(web, outbox):
     b = await web()
-    r = await b.post("/signup", {"name": "Dominique", "email": "dup@example.org", "password": PASSWORD})
-    assert r.status_code == 409
+    await b.post("/signup", {"name": "Camille", "email": "camille@example.org", "password": PASSWORD})
+    link = link_in((await outbox())[-1], "/verify-email/")
+    assert (await b.get(link)).headers["location"] == "/spaces/new"
+    other = await web()
+    r = await other.get(link)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    assert (await other.get("/account")).status_code in (303, 401)
+
+
+async def test_sign_up_page_is_the_same_whether_the_address_has_an_account_or_not(web, outbox):
+    await create_account(email="dup@example.org")
+    pages = []
+    for email in ("dup@example.org", "new@example.org"):
+        b = await web()
+        r = await b.post("/signup", {"name": "Dominique", "email": email, "password": PASSWORD})
+        assert r.status_code == 200 and "fabrique_session" not in r.headers.get("set-cookie", "")
+        assert PASSWORD not in r.text  # a password is never echoed back
+        pages.append(re.sub(r'value="[^"]*"', "", r.text.replace(email, "@")))
+    assert pages[0] == pages[1]
+    assert sorted(m["To"] for m in await outbox()) == ["dup@example.org", "new@example.org"]
+
+
+async def test_sign_up_form_errors_are_shown_beside_the_field_and_keep_what_was_typed(web):
+    b = await web()
+    r = await b.post("/signup", {"name": "Dominique", "email": "not-an-address", "password": PASSWORD})
+    assert r.status_code == 422
     assert 'id="e-email"' in r.text and 'aria-invalid="true"' in r.text
-    assert 'value="Dominique"' in r.text and 'value="dup@example.org"' in r.text
+    assert 'value="Dominique"' in r.text and 'value="not-an-address"' in r.text
     assert PASSWORD not in r.text  # a password is never echoed back
 
 
@@ -107,6 +136,8 @@ async def test_manager_invites_from_the_people_page_and_the_invitee_signs_up_and
     page = await guest.get(path)
     assert page.status_code == 200 and world.a.space.name in page.text
     r = await guest.post("/signup", {"name": "Joiner", "email": "joiner@example.org", "password": PASSWORD, "next": path})
+    assert r.status_code == 200
+    r = await guest.get(link_in((await outbox())[-1], "/verify-email/"))
     assert r.headers["location"] == path
     r = await guest.post(f"{path}/accept")
     assert r.status_code == 303 and r.headers["location"] == f"/s/{world.a.slug}"
@@ -141,7 +172,7 @@ async def test_manager_sees_the_activity_log(web, world):
     await manager.post(f"/s/{world.a.slug}/settings", {"name": "Renamed", "timezone": "Europe/Paris", "locale": "fr"})
     r = await manager.get(f"/s/{world.a.slug}/audit")
     assert r.status_code == 200
-    assert "space.updated" in r.text
+    assert "Paramètres de l’espace modifiés" in r.text and "space.updated" not in r.text  # words, not codes
 
 
 async def test_anonymous_visitor_is_sent_to_login_with_the_page_to_come_back_to(web, world):
