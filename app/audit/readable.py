@@ -91,12 +91,12 @@ def _value(key: str, value: Any, tz: str, currency: str, names: dict[str, dict[i
         return names.get(key, {}).get(ident, "—") if ident is not None else "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if key in _MONEY_KEYS and isinstance(value, int):
+    if (key in _MONEY_KEYS or key.endswith("_cents")) and isinstance(value, int):
         return money.format_money(value, currency)
     if key in _ROLE_KEYS and isinstance(value, str):
         return str(role_label(value))
     if isinstance(value, str):
-        when = _when(value, tz) if (key.endswith("_at") or key in ("start", "end")) else None
+        when = _when(value, tz) if (key.endswith(("_at", "_on", "_until")) or key in ("start", "end", "on")) else None
         if when:
             return when
         if value in VALUE_LABELS:
