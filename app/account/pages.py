@@ -53,7 +53,8 @@ async def _after_login_target(session, account: Account, next_url: str | None) -
 async def home(request: Request, account: OptionalAccount, session: SessionDep) -> Response:
     my = await spaces.spaces_of(session, account.id) if account else []
     request.state.my_spaces = my
-    return render(request, "public/home.html", {"choices": my})
+    # Only the spaces whose manager published a public page are listed to everyone.
+    return render(request, "public/home.html", {"choices": my, "public_spaces": await spaces.public_spaces(session)})
 
 
 def _require(form: dict[str, str], *names: str) -> None:

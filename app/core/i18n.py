@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -118,6 +118,11 @@ def format_day(value: date | datetime, tz: str | None = None, fmt: str = "full",
 
 def format_hour(value: datetime, tz: str, locale: str | None = None) -> str:
     return format_time(value, "short", tzinfo=ZoneInfo(tz), locale=locale or get_locale())
+
+
+def format_clock(value: time, locale: str | None = None) -> str:
+    """A wall-clock time (opening hours): ``09:00`` / ``9:00 AM``."""
+    return format_time(value, "short", locale=locale or get_locale())
 
 
 def locale_display_name(code: str) -> str:

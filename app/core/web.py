@@ -150,6 +150,7 @@ templates.env.filters.update(
     dt=lambda value, tz, fmt="medium": i18n.format_dt(value, tz, fmt) if value else "",
     day=lambda value, tz=None, fmt="full": i18n.format_day(value, tz, fmt) if value else "",
     hour=lambda value, tz: i18n.format_hour(value, tz) if value else "",
+    clock_time=i18n.format_clock,
 )
 
 
