@@ -155,21 +155,34 @@ templates.env.filters.update(
 
 
 # Domains add their pages to the space navigation with register_space_nav(); the menu shows
-# only what the caller's role permits.
-_SPACE_NAV: list[tuple[int, str | None, Any, str]] = []
+# only what the caller's role permits. ``group="manage"`` puts an item in the staff's "Manage"
+# disclosure, so that the menu fits a laptop's width without scrolling sideways.
+_SPACE_NAV: list[tuple[int, str | None, Any, str, str]] = []
 
 
-def register_space_nav(order: int, perm: str | None, label: Any, suffix: str) -> None:
-    _SPACE_NAV.append((order, perm, label, suffix))
+def register_space_nav(order: int, perm: str | None, label: Any, suffix: str, *, group: str = "main") -> None:
+    _SPACE_NAV.append((order, perm, label, suffix, group))
     _SPACE_NAV.sort(key=lambda item: item[0])
 
 
-def space_nav_items(ctx: Any) -> list[dict[str, str]]:
-    return [
-        {"url": f"/s/{ctx.space.slug}/{suffix}", "label": str(label)}
-        for _order, perm, label, suffix in _SPACE_NAV
+def _is_under(path: str, url: str) -> bool:
+    """Whether ``path`` is ``url`` or below it, segment by segment (``/bookings`` is not under ``/book``)."""
+    return path == url or path.startswith(url.rstrip("/") + "/")
+
+
+def space_nav_items(ctx: Any, here: str | None = None) -> list[dict[str, Any]]:
+    """The menu items the caller may open; with ``here`` (the request's path), the one item that
+    contains it — the deepest match — is ``current``."""
+    items: list[dict[str, Any]] = [
+        {"url": f"/s/{ctx.space.slug}/{suffix}", "label": str(label), "group": group, "current": False}
+        for _order, perm, label, suffix, group in _SPACE_NAV
         if perm is None or ctx.can(perm)
     ]
+    if here is not None:
+        matches = [item for item in items if _is_under(here, item["url"])]
+        if matches:
+            max(matches, key=lambda item: len(item["url"]))["current"] = True
+    return items
 
 
 templates.env.globals["space_nav_items"] = space_nav_items

@@ -25,8 +25,8 @@ from app.space.deps import ResourceManage, SpaceContext
 
 router = page_router()
 
-register_space_nav(40, Perm.resource_manage, _l("Resources"), "resources")
-register_space_nav(45, Perm.resource_manage, _l("Opening hours"), "opening-hours")
+register_space_nav(40, Perm.resource_manage, _l("Resources"), "resources", group="manage")
+register_space_nav(45, Perm.resource_manage, _l("Opening hours"), "opening-hours", group="manage")
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday"))
 UNIT_LABELS = {"hour": _l("By the hour"), "half_day": _l("By the half-day"), "day": _l("By the day")}

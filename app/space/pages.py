@@ -19,8 +19,8 @@ from app.space.models import PUBLIC_BLOCKS, Space
 router = page_router()
 
 register_space_nav(80, Perm.member_view, _l("People"), "members")
-register_space_nav(90, Perm.space_manage, _l("Settings"), "settings")
-register_space_nav(95, Perm.audit_view, _l("Activity log"), "audit")
+register_space_nav(90, Perm.space_manage, _l("Settings"), "settings", group="manage")
+register_space_nav(95, Perm.audit_view, _l("Activity log"), "audit", group="manage")
 
 async def _remember_spaces(request: Request, session, account) -> None:
     request.state.my_spaces = await service.spaces_of(session, account.id)
