@@ -40,6 +40,26 @@ async def _space():
     return space, await session_cookie(owner), await session_cookie(member)
 
 
+async def _booking_tomorrow(space):
+    """A booking of the shared desk tomorrow, so that the calendar and "My bookings" show one."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from app.core import db
+    from app.resource.models import Resource
+    from sqlmodel import select
+    from tests.booking.factories import insert_booking
+    from tests.fixtures.factories import create_account, add_member, unique_email
+
+    async with db.transaction(space_id=space.id) as session:
+        desk = (await session.exec(select(Resource))).first()
+    person = await create_account("Sam Booker", unique_email("e2e-pub-booker"))
+    await add_member(space, person)
+    tz = ZoneInfo("Europe/Paris")
+    day = (datetime.now(tz) + timedelta(days=1)).date()
+    await insert_booking(space, desk, person, datetime.combine(day, time(9), tz), datetime.combine(day, time(12), tz))
+
+
 def _context(browser, base_url, cookie=None, **options):
     # bypass_csp: axe-core is injected as a script the page's CSP would refuse (tests/e2e/axe.py).
     options = {"locale": "en-GB", "timezone_id": "Europe/Paris", "bypass_csp": True, **options}
@@ -108,20 +128,26 @@ def test_the_staff_menu_fits_a_laptop_with_one_current_item(browser, live_server
     context.close()
 
 
+@pytest.mark.parametrize("width", [390, 1366])
 @pytest.mark.parametrize("who", ["visitor", "member", "owner"])
-def test_axe_finds_nothing_serious_on_the_main_pages(browser, live_server, who):
+def test_axe_finds_nothing_serious_on_the_main_pages(browser, live_server, who, width):
     space, owner, member = run_in_db(_space)
+    run_in_db(_booking_tomorrow, space)
     cookie = {"visitor": None, "member": member, "owner": owner}[who]
-    context, page = _context(browser, live_server, cookie, viewport={"width": 1366, "height": 768})
+    context, page = _context(browser, live_server, cookie, viewport={"width": width, "height": 800})
     s = f"/s/{space.slug}"
     paths = {
         "visitor": ["/", "/login", "/signup", s, f"/p/{space.slug}/events"],
         "member": [s, f"{s}/book", f"{s}/bookings/mine", f"{s}/events", f"{s}/directory"],
-        "owner": [f"{s}/calendar", f"{s}/members", f"{s}/events", f"{s}/settings", f"{s}/resources",
+        "owner": [f"{s}/calendar?day=TOMORROW", f"{s}/calendar?view=week", f"{s}/members", f"{s}/events", f"{s}/settings", f"{s}/resources",
                   f"{s}/audit"],
     }[who]
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    tomorrow = (datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=1)).date().isoformat()
     findings = []
-    for path in paths:
+    for path in [p.replace("TOMORROW", tomorrow) for p in paths]:
         page.goto(path)
         findings += [f"{path}: {f}" for f in serious_findings(page)]
     assert findings == [], "\n".join(findings)
