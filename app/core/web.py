@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import escape
 from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -258,14 +259,31 @@ def render(
     }
     if form is not None:
         ctx["form"] = dict(form)
+    fields: dict[str, str] = {}
     if error is not None:
-        ctx["errors"] = error.translated_fields()
-        ctx["error_message"] = error.translated_message()
+        ctx["errors"] = fields = error.translated_fields()
+        # Field errors are shown beside their fields: the banner only says how many to correct,
+        # never the same message a second time.
+        ctx["error_message"] = _fields_summary(len(fields)) if fields else error.translated_message()
         status_code = error.status_code if status_code == 200 else status_code
     ctx.update(context or {})
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    if fields:
+        # A field this page does not show (an API-only name, a hidden input): its message goes
+        # in the banner rather than nowhere.
+        body = bytes(response.body).decode()
+        unshown = list(dict.fromkeys(m for m in fields.values() if str(escape(m)) not in body))
+        if unshown:
+            ctx["error_message"] = " ".join([*([] if len(unshown) == len(fields) else [ctx["error_message"]]),
+                                             *unshown])
+            response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
     finish_page_response(request, response)
     return response
+
+
+def _fields_summary(count: int) -> str:
+    return i18n.translations(i18n.get_locale()).ngettext(
+        "Correct the field marked below.", "Correct the %(num)d fields marked below.", count) % {"num": count}
 
 
 def finish_page_response(request: Request, response: Response) -> None:
