@@ -27,7 +27,7 @@ from app.core import clock, security
 from app.core.errors import AccountSuspended, NotFound
 from app.core.i18n import _l
 from app.core.mail import queue_email
-from app.core.text import require_one_line
+from app.core.text import column_limit, require_one_line, require_text
 
 log = logging.getLogger("fabrique.account")
 
@@ -57,7 +57,7 @@ async def create_account(
     session: AsyncSession, *, name: str, email: str, password: str, locale: str | None = None,
     verified: bool = False,
 ) -> Account:
-    name = require_one_line(name, "name")
+    name = require_text(name, "name", max_length=column_limit(Account, "name"))
     email = normalize_email(email)
     weakness = security.password_weakness(password, email=email, name=name)
     if weakness:

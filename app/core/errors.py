@@ -113,10 +113,12 @@ class FieldErrors:
     def __bool__(self) -> bool:
         return bool(self.fields)
 
-    def raise_if_any(self) -> None:
+    def raise_if_any(self, code: str | None = None) -> None:
+        """Raise the errors found, if any: with the one error's own code when there is one error,
+        else ``code`` (or the generic ``validation_error``)."""
         if self.fields:
-            code = self.code if len(self.fields) == 1 else None
-            raise ValidationFailed(fields=dict(self.fields), field_params=dict(self.field_params), code=code)
+            own = self.code if len(self.fields) == 1 else None
+            raise ValidationFailed(fields=dict(self.fields), field_params=dict(self.field_params), code=own or code)
 
 
 class NotAuthenticated(FabriqueError):

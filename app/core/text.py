@@ -10,6 +10,7 @@ the services behind the pages; ``one_line`` flattens text already stored before 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from app.core.errors import ValidationFailed
 from app.core.i18n import N_
@@ -57,6 +58,15 @@ def require_one_line(value: str | None, field: str) -> str:
 
 TOO_LONG_MESSAGE = N_("%(max)s characters at most.")
 REQUIRED_MESSAGE = N_("This field is required.")
+
+
+def column_limit(model: Any, field: str) -> int:
+    """The length of ``model``'s ``field`` column: the one limit the pages, the API's schemas and
+    the database share (``Field(max_length=...)`` on the model)."""
+    length = model.__table__.c[field].type.length
+    if not isinstance(length, int):
+        raise TypeError(f"{model.__name__}.{field} has no length")
+    return length
 
 
 def check_length(value: str, field: str, max_length: int) -> str:

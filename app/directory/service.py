@@ -12,9 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.account.models import Account
 from app.audit.service import audit_labels, log_action
 from app.core import clock, db
+from app.core.errors import FieldErrors
 from app.core.i18n import _l
 from app.core.tenancy import require_scope
-from app.core.text import clean_text
+from app.core.text import check_length, clean_text, column_limit
 from app.directory.errors import N_, InvalidProfile, ProfileNotFound
 from app.directory.models import Profile
 from app.space.models import Space, SpaceMember
@@ -77,15 +78,15 @@ def validate(data: ProfileInput) -> ProfileInput:
             errors.update(exc.fields)
             return None
 
-    data.display_name = " ".join(clean_text(data.display_name).split())[:120]
+    limits = FieldErrors()  # the limits stated ("120 characters at most"), the columns' own
+    data.display_name = " ".join(clean_text(data.display_name).split())
     if not data.display_name:
         errors["display_name"] = N_("This field is required.")
+    limits.check(check_length, data.display_name, "display_name", column_limit(Profile, "display_name"))
     data.headline = " ".join(clean_text(data.headline).split())
-    if len(data.headline) > 160:
-        errors["headline"] = N_("This value is too long.")
+    limits.check(check_length, data.headline, "headline", column_limit(Profile, "headline"))
     data.bio = clean_text(data.bio).strip()
-    if len(data.bio) > 4000:
-        errors["bio"] = N_("This value is too long.")
+    limits.check(check_length, data.bio, "bio", column_limit(Profile, "bio"))
     skills = sorted({normalize_skill(s) for s in data.skills if normalize_skill(s)})
     if len(skills) > MAX_SKILLS:
         errors["skills"] = N_("At most 20 skills.")
@@ -95,8 +96,8 @@ def validate(data: ProfileInput) -> ProfileInput:
     if len(links) > MAX_LINKS and "links" not in errors:
         errors["links"] = N_("At most 5 links.")
     data.links = [link for link in links if link]
-    if errors:
-        raise InvalidProfile(fields=errors)
+    if errors or limits:
+        raise InvalidProfile(fields={**limits.fields, **errors}, field_params=limits.field_params)
     return data
 
 

@@ -10,7 +10,6 @@ from app.core.clock import now
 from app.core.permissions import Role
 from app.core.tenancy import SpaceScoped
 
-
 # The parts of the public page a manager may publish, in the order the page shows them.
 PUBLIC_BLOCKS = ("presentation", "address", "hours", "resources", "prices", "events", "join")
 PUBLIC_TEXT_MAX = 5000

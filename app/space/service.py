@@ -24,7 +24,7 @@ from app.core.i18n import N_, _l
 from app.core.mail import queue_email
 from app.core.permissions import Perm, Role, has_perm
 from app.core.tenancy import all_spaces, require_scope, set_scope
-from app.core.text import require_one_line, require_text
+from app.core.text import column_limit, require_text
 from app.pricing import vat
 from app.space.errors import (
     AlreadyMember,
@@ -99,7 +99,7 @@ async def create_space(
 ) -> tuple[Space, SpaceMember]:
     """Create a space owned by ``owner``; ``legal`` holds legal identity fields, checked by
     ``app.space.legal`` (unknown names are a programming error)."""
-    name = require_one_line(name, "name")
+    name = require_text(name, "name", max_length=column_limit(Space, "name"))
     slug = validate_slug(slug or slugify(name))
     validate_timezone(timezone)
     unknown = set(legal) - set(LEGAL_FIELDS)
@@ -125,7 +125,7 @@ async def create_space(
 
 async def update_space(session: AsyncSession, space: Space, actor: Account, **changes: object) -> Space:
     if changes.get("name") is not None:
-        changes["name"] = require_one_line(str(changes["name"]), "name")
+        changes["name"] = require_text(str(changes["name"]), "name", max_length=column_limit(Space, "name"))
     if changes.get("timezone") is not None:
         validate_timezone(str(changes["timezone"]))
     if changes.get("default_vat_rate_bp") is not None:  # pricing settings

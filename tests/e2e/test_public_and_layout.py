@@ -22,7 +22,13 @@ async def _space():
     from app.space.models import Space
     from tests.booking.factories import create_desk
     from tests.event.factories import create_event
-    from tests.fixtures.factories import add_member, create_account, create_space, session_cookie, unique_email
+    from tests.fixtures.factories import (
+        add_member,
+        create_account,
+        create_space,
+        session_cookie,
+        unique_email,
+    )
 
     n = next(_n)
     owner = await create_account("Camille Gérante", unique_email("e2e-pub-owner"))
@@ -45,11 +51,12 @@ async def _booking_tomorrow(space):
     from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
+    from sqlmodel import select
+
     from app.core import db
     from app.resource.models import Resource
-    from sqlmodel import select
     from tests.booking.factories import insert_booking
-    from tests.fixtures.factories import create_account, add_member, unique_email
+    from tests.fixtures.factories import add_member, create_account, unique_email
 
     async with db.transaction(space_id=space.id) as session:
         desk = (await session.exec(select(Resource))).first()
