@@ -112,6 +112,29 @@ def confirm_url(slug: str, resource_id: int, starts_at: datetime, ends_at: datet
     return f"/s/{slug}/book/confirm?{query}"
 
 
+def longest_runs(slots) -> dict[datetime, int]:
+    """For each free slot's start, the longest booking in minutes that can start there: the run of
+    free slots that follow it without a gap (a closing time, a full or blocked slot ends it)."""
+    runs: dict[datetime, int] = {}
+    following: tuple[datetime, int] | None = None  # (start, run) of the next slot, walking backwards
+    for slot in reversed(slots):
+        if slot.state != "free":
+            following = None
+            continue
+        minutes = int((slot.ends_at - slot.starts_at).total_seconds() // 60)
+        if following is not None and following[0] == slot.ends_at:
+            minutes += following[1]
+        runs[slot.starts_at] = minutes
+        following = (slot.starts_at, minutes)
+    return runs
+
+
+def bookable_durations(resource, runs: dict[datetime, int]) -> list[int]:
+    """The durations worth offering: those some free start can hold (none past closing time)."""
+    longest = max(runs.values(), default=0)
+    return [m for m in durations(resource) if m <= longest]
+
+
 def durations(resource, step_limit: int = 12) -> list[int]:
     """Durations offered for an hourly resource, in minutes, within its min/max."""
     step = resource.granularity_minutes
