@@ -16,11 +16,14 @@ _n = count(1)
 
 
 async def _space():
+    from datetime import time
+
+    from app.booking import hours
     from app.core import db
     from app.event.models import Visibility
     from app.space import service as spaces
     from app.space.models import Space
-    from tests.booking.factories import create_desk
+    from tests.booking.factories import create_desk, create_room
     from tests.event.factories import create_event
     from tests.fixtures.factories import (
         add_member,
@@ -35,6 +38,9 @@ async def _space():
     space = await create_space(owner, name=f"La Grange {n}", slug=f"e2e-pub-{n}", locale="en",
                                address="2 rue du Four", postcode="23000", town="Guéret")
     await create_desk(space, name="Grande table", capacity=6, horizon_days=30)
+    await create_room(space, name="Salle Lumière", horizon_days=30)
+    async with db.transaction(space_id=space.id) as session:
+        await hours.save_hours(session, space, owner, days={d: [(time(9), time(18))] for d in range(7)})
     await create_event(space, owner, title="Atelier soudure", visibility=Visibility.public)
     async with db.transaction(space_id=space.id) as session:
         s = await session.get(Space, space.id)
@@ -158,4 +164,24 @@ def test_axe_finds_nothing_serious_on_the_main_pages(browser, live_server, who, 
         page.goto(path)
         findings += [f"{path}: {f}" for f in serious_findings(page)]
     assert findings == [], "\n".join(findings)
+    context.close()
+
+
+def test_a_start_late_in_the_day_disables_the_durations_past_closing(browser, live_server):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    space, _owner, member = run_in_db(_space)
+    context, page = _context(browser, live_server, member, **PHONE)
+    tomorrow = (datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=1)).date().isoformat()
+    page.goto(f"/s/{space.slug}/book?date={tomorrow}")
+    picker = page.locator("form.slot-picker").first
+    starts = picker.locator("select[name=starts_at]")
+    starts.select_option(index=starts.locator("option").count() - 1)  # 17:30, the last half-hour
+    durations = picker.locator("select[name=minutes]")
+    expect(durations.locator('option[value="30"]')).to_be_enabled()
+    expect(durations.locator('option[value="60"]')).to_be_disabled()
+    assert durations.input_value() == "30"
+    starts.select_option(index=0)  # 9:00
+    expect(durations.locator('option[value="480"]')).to_be_enabled()
     context.close()
