@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from app.booking import rules
+from app.core import i18n
 from app.booking.availability import ResourceAvailability
 from app.booking.formatting import when
 
@@ -104,7 +105,26 @@ def day_row(
             row.blocks.append(Block(start, span, label_, f"{label_} · {when(b.starts_at, b.ends_at, tz)}",
                                     "is-mine" if mine else "",
                                     move_url.format(id=b.id) if move_url else None))
+    capacity = avail.resource.capacity
+    if staff_names is not None and capacity > 1 and not row.note:
+        # A shared table's bars stack into one: say how many places are taken, and by whom.
+        held = [b for b in avail.bookings if b.starts_at < hi and b.ends_at > lo]
+        if held:
+            who = sorted({staff_names.get(b.account_id or 0) or b.title or booked_label for b in held})
+            row.note = i18n.gettext("%(used)s/%(capacity)s places — %(names)s", used=peak_use(held),
+                                    capacity=capacity, names=", ".join(who))
     return row
+
+
+def peak_use(bookings: Iterable) -> int:
+    """The most bookings held at one instant (half-open intervals: one ending at 12:00 and one
+    starting at 12:00 never count together)."""
+    events = sorted([(b.starts_at, 1) for b in bookings] + [(b.ends_at, -1) for b in bookings])
+    peak = current = 0
+    for _at, step in events:  # at equal instants the end (-1) sorts first
+        current += step
+        peak = max(peak, current)
+    return peak
 
 
 def confirm_url(slug: str, resource_id: int, starts_at: datetime, ends_at: datetime) -> str:

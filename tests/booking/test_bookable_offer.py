@@ -65,3 +65,13 @@ def test_an_interval_over_midnight_reads_as_a_sentence_not_timestamps():
         text = when(paris(TOMORROW, 17, 30), paris(TOMORROW + timedelta(days=1), 1, 30), "Europe/Paris")
     assert text == "mardi 2 mars 2027, 17:30 – mercredi 3 mars 2027, 01:30"
     assert ":00 –" not in text
+
+
+async def test_the_staff_calendar_shows_a_shared_tables_places_used_and_by_whom(world, web):
+    desk = await create_desk(world.a.space)  # 6 places, by the day
+    people = [world.a.member, world.a.animator, world.a.manager]
+    for person in people:
+        await insert_booking(world.a.space, desk, person, paris(TOMORROW, 9), paris(TOMORROW, 18))
+    page = await (await web(world.a.manager)).get(f"/s/{world.a.slug}/calendar?date={TOMORROW.isoformat()}")
+    names = ", ".join(sorted(p.name for p in people))
+    assert f"3/6 places — {names}" in page.text.replace("&#39;", "'")
