@@ -25,10 +25,10 @@ LINT_PATHS = $(wildcard app workers tests bench migrations)
 .DEFAULT_GOAL := help
 
 .PHONY: help venv dev translations messages run test test-e2e chromium axe wrk lint \
-	bench-booking bench-calendar bench-floor clean distclean
+	bench-booking bench-calendar bench-floor bench-pages clean distclean
 
 help:
-	@echo "make run | test | test-e2e | lint | messages | translations | bench-booking | bench-calendar | bench-floor | clean"
+	@echo "make run | test | test-e2e | lint | messages | translations | bench-booking | bench-calendar | bench-floor | bench-pages | clean"
 	@echo "variables: PY=$(PY) VENV=$(VENV) HOST=$(HOST) PORT=$(PORT) PYTEST_ARGS=..."
 
 # --- environment ---------------------------------------------------------------------------------
@@ -148,6 +148,9 @@ bench-calendar: dev wrk
 
 bench-floor: dev wrk
 	$(BIN)/python -m bench.floor
+
+bench-pages: dev wrk
+	$(BIN)/python -m bench.pages
 
 # --- cleanup ---------------------------------------------------------------------------------------
 # `clean` never touches var/ (the embedded SQLite database holds real data).
