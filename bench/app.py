@@ -162,7 +162,7 @@ async def floor_cte_bare(space_id: int, account_id: int, body: FloorBody, sessio
 # The session cookie resolved, the space and the membership checked (``space_access``, as every
 # space page does), the layout rendered with an empty content block, the CSRF cookie set. No query
 # of its own: each real page is measured against it.
-pages = page_router(include_in_schema=False)
+pages = page_router()
 
 
 @pages.get("/bench/page/{slug}")

@@ -91,17 +91,30 @@ async def sessions(conn: asyncpg.Connection, account_ids: list[int]) -> list[str
     return raws
 
 
+MIN_RESPONSES = 50  # fewer in a window is not a rate: the window grows (up to --max-seconds)
+
+
 def measure(name: str, base: str, data: Path, args, work: Path) -> LoadResult:
-    _load.run_wrk(f"{name}-warm", base, data, seconds=args.warmup, connections=args.connections, workdir=work)
+    """req/s of 200 answers over ``--seconds`` (after a warm-up); a page too slow to answer
+    MIN_RESPONSES times is measured again over ``--max-seconds`` with a longer client timeout. A page
+    that never answers 200 scores 0 req/s: reported, not a crash of the bench."""
+    _load.run_wrk(f"{name}-warm", base, data, seconds=args.warmup, connections=args.connections, workdir=work,
+                  timeout_s=30)
     result = _load.run_wrk(name, base, data, seconds=args.seconds, connections=args.connections, workdir=work)
-    if result.ok == 0:
-        raise RuntimeError(f"{name}: no 200 answer (last other status {result.last_other})")
+    if result.ok < MIN_RESPONSES and args.max_seconds > args.seconds:
+        result = _load.run_wrk(name, base, data, seconds=args.max_seconds, connections=args.connections,
+                               workdir=work, timeout_s=int(args.max_seconds))
+    if result.other or result.socket_errors:
+        log(f"{name}: {result.other} answers other than 200 (last {result.last_other}), "
+            f"{result.socket_errors} socket errors or timeouts")
     return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10, help="measured duration of each load (default 10)")
+    parser.add_argument("--max-seconds", type=float, default=40,
+                        help="longest window for a page too slow to answer 50 times in --seconds (default 40)")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up before each load (default 2)")
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--pg", default="postgres@127.0.0.1:5432", help="user@host:port of PostgreSQL")
@@ -190,7 +203,7 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, work) -> int:
             ratios[name] = ratio
         ok = name == "bare" or (ratio >= TARGET_RATIO and r.p99_ms <= TARGET_P99_MS)
         print(f"{name:17} {r.rps:8.1f} {ratio:8.2f} {r.p50_ms:8.1f} {r.p99_ms:8.1f}  {'ok' if ok else 'MISSED'}")
-    slowest = min(ratios, key=lambda n: ratios[n])
+    slowest = min(ratios, key=lambda n: (ratios[n], n))
     print(f"pages_min_vs_bare={ratios[slowest]:.2f} slowest={slowest} slowest_rps={results[slowest].rps:.0f}")
     return 0
 
