@@ -193,7 +193,10 @@ async def run(args, env, admin_dsn, bench_dsn, sa_url, work) -> int:
         log(f"{'bare (again)':17} {again.rps:8.1f} req/s   p50 {again.p50_ms:6.1f} ms   p99 {again.p99_ms:6.1f} ms")
 
     bare_rps = max(results["bare"].rps, again.rps)
+    load = os.getloadavg()[0]
     print()
+    print(f"load average {load:.1f} on {os.cpu_count()} cores"
+          + ("  BUSY MACHINE: other work shares the cores, the figures are not comparable" if load > 1.5 else ""))
     print(f"{'page':17} {'req/s':>8} {'vs bare':>8} {'p50 ms':>8} {'p99 ms':>8}  target (>= {TARGET_RATIO:.0%}, "
           f"p99 <= {TARGET_P99_MS:.0f} ms)")
     ratios = {}
