@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from app.booking import rules
-from app.core import i18n
 from app.booking.availability import ResourceAvailability
 from app.booking.formatting import when
+from app.core import i18n
 
 
 @dataclass
