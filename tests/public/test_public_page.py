@@ -151,3 +151,19 @@ async def test_roles_of_the_space_all_keep_the_member_home(web):
         await add_member(space, person, role)
         r = await (await web(person)).get(f"/s/{space.slug}")
         assert r.status_code == 200 and 'data-testid="public-page"' not in r.text
+
+
+async def test_the_api_publishes_the_page_and_refuses_an_unknown_block(world, api, web):
+    owner = api(world.a.tokens["owner"])
+    r = await owner.patch(f"/api/v1/spaces/{world.a.slug}", json={
+        "public_page": True, "public_blocks": ["presentation", "events"], "public_text": "Bonjour *à tous*"})
+    assert r.status_code == 200, r.text
+    assert r.json()["public_page"] is True and r.json()["public_blocks"] == ["presentation", "events"]
+    page = (await (await web()).get(f"/s/{world.a.slug}")).text
+    assert "<em>à tous</em>" in page
+    r = await owner.patch(f"/api/v1/spaces/{world.a.slug}", json={"public_blocks": ["members"]})
+    assert r.status_code == 422 and "public_blocks.0" in r.json()["error"]["fields"]
+    r = await owner.patch(f"/api/v1/spaces/{world.a.slug}", json={"public_text": "x" * 5001})
+    assert r.status_code == 422 and "5000" in r.json()["error"]["fields"]["public_text"]
+    r = await api(world.a.tokens["member"]).patch(f"/api/v1/spaces/{world.a.slug}", json={"public_page": False})
+    assert r.status_code == 403
