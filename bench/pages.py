@@ -91,6 +91,20 @@ async def sessions(conn: asyncpg.Connection, account_ids: list[int]) -> list[str
     return raws
 
 
+def settle(base: str, timeout: float = 120) -> None:
+    """Wait until the server answers its health check at once: a slow page's queued requests keep
+    the workers busy after wrk stops, and would be billed to the next page measured."""
+    import urllib.request
+
+    deadline, quick = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline and quick < 3:
+        started = time.monotonic()
+        with urllib.request.urlopen(f"{base}/healthz", timeout=timeout) as r:
+            r.read()
+        quick = quick + 1 if time.monotonic() - started < 0.05 else 0
+        time.sleep(0.2)
+
+
 MIN_RESPONSES = 50  # fewer in a window is not a rate: the window grows (up to --max-seconds)
 
 
@@ -100,10 +114,13 @@ def measure(name: str, base: str, data: Path, args, work: Path) -> LoadResult:
     that never answers 200 scores 0 req/s: reported, not a crash of the bench."""
     _load.run_wrk(f"{name}-warm", base, data, seconds=args.warmup, connections=args.connections, workdir=work,
                   timeout_s=30)
+    settle(base)
     result = _load.run_wrk(name, base, data, seconds=args.seconds, connections=args.connections, workdir=work)
     if result.ok < MIN_RESPONSES and args.max_seconds > args.seconds:
+        settle(base)
         result = _load.run_wrk(name, base, data, seconds=args.max_seconds, connections=args.connections,
                                workdir=work, timeout_s=int(args.max_seconds))
+    settle(base)
     if result.other or result.socket_errors:
         log(f"{name}: {result.other} answers other than 200 (last {result.last_other}), "
             f"{result.socket_errors} socket errors or timeouts")
