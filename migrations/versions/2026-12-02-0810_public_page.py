@@ -4,7 +4,7 @@ Three columns on ``space``, added in place (never a batch rebuild: on SQLite tha
 onto every row pointing at the space).
 
 Revision ID: 7b2f4e9a1c58
-Revises: 60538530a43b
+Revises: 7b2f4c1d9e05
 Create Date: 2026-12-02 08:10:00
 
 """
@@ -17,7 +17,7 @@ import sqlmodel
 
 # revision identifiers, used by Alembic.
 revision: str = '7b2f4e9a1c58'
-down_revision: Union[str, Sequence[str], None] = '60538530a43b'
+down_revision: Union[str, Sequence[str], None] = '7b2f4c1d9e05'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
