@@ -15,11 +15,11 @@ from fastapi.responses import Response
 
 from app.account.models import Account
 from app.booking import availability as avail
-from app.booking import credits, forms, repository, rules, service, views
+from app.booking import credits, repository, rules, service, views
 from app.booking.deps import BookingCreate, BookingManage, MembershipManage, ValidBooking, beneficiary
 from app.booking.hours import load_calendar
 from app.booking.models import BookingSource, BookingStatus
-from app.core import clock
+from app.core import clock, forms
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l, format_day
 from app.core.permissions import Perm

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from app.booking import forms, hours
+from app.booking import hours
 from app.booking.deps import ValidClosure
-from app.core import clock, money
+from app.core import clock, forms, money
 from app.core.errors import FabriqueError, FieldErrors
 from app.core.i18n import _, _l
 from app.core.permissions import Perm, Role
