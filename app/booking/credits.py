@@ -21,6 +21,7 @@ from app.booking import rules
 from app.booking.errors import BookingNotActive
 from app.booking.hours import load_calendar
 from app.booking.models import Booking, BookingSource, BookingStatus
+from app.booking.snapshot import snapshot_fact
 from app.core import clock
 from app.core.errors import ValidationFailed
 from app.core.i18n import N_, _l
@@ -36,6 +37,21 @@ from app.resource.models import Resource
 from app.space.models import Space
 
 audit_labels({"booking.credits_overridden": _l("Credits of a booking changed by staff")})
+
+# What the space requires a current adhésion for (``MembershipSettings``, a configuration table):
+# kept in the booking snapshot, so that a space requiring nothing asks no query per booking.
+ADHESION_FOR_MEMBER_PRICES = "adhesion_for_member_prices"
+ADHESION_FOR_BOOKING = "adhesion_for_booking"
+
+
+@snapshot_fact(ADHESION_FOR_MEMBER_PRICES)
+async def _adhesion_for_member_prices(session: AsyncSession) -> bool:
+    return (await settings_of(session)).adhesion_for_member_prices
+
+
+@snapshot_fact(ADHESION_FOR_BOOKING)
+async def _adhesion_for_booking(session: AsyncSession) -> bool:
+    return (await settings_of(session)).adhesion_for_booking
 
 
 def need_of(space: Space, resource: Resource, starts_at: datetime, units: int) -> usage.Need:

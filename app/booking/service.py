@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -41,8 +42,10 @@ from app.booking.snapshot import snapshot_of
 from app.core import clock
 from app.core.errors import FabriqueError
 from app.core.i18n import _l
+from app.core.permissions import Role
 from app.core.text import clean_text
-from app.membership import usage
+from app.membership import adhesion, usage
+from app.membership.errors import AdhesionRequired
 from app.pricing import quote as pricing
 from app.pricing import service as charges
 from app.pricing.models import Charge
@@ -130,9 +133,30 @@ def make_quote(
     )
 
 
-def kind_of(member: SpaceMember | None) -> PriceKind:
-    """The price a booking's person pays: the member price for a member of the space."""
-    return pricing.price_kind_for(member is not None)
+async def price_kind_of(session: AsyncSession, space: Space, member: SpaceMember | None, *,
+                        is_staff: bool = False) -> PriceKind:
+    """The price a booking's person pays: the member price for anyone who belongs to the space.
+
+    A space may require a current adhésion (``app.membership``): for the member price — a member
+    without one pays the public price — or for booking at all — ``AdhesionRequired``, unless staff
+    book for them. The team (any role but member) is not asked for one. "Current" is today in the
+    space's time zone: a booking made while the adhésion runs keeps its price.
+    """
+    if member is None:
+        return PriceKind.public
+    if member.role != Role.member:
+        return PriceKind.member
+    facts = (await snapshot_of(session, space)).facts
+    for_prices = facts.get(credits.ADHESION_FOR_MEMBER_PRICES, False)
+    for_booking = facts.get(credits.ADHESION_FOR_BOOKING, False)
+    if not (for_prices or for_booking):
+        return PriceKind.member
+    today = clock.now().astimezone(ZoneInfo(space.timezone)).date()
+    if await adhesion.is_current(session, member.account_id, today):
+        return PriceKind.member
+    if for_booking and not is_staff:
+        raise AdhesionRequired()
+    return PriceKind.public if for_prices else PriceKind.member
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -306,8 +330,8 @@ async def quote(
     units = rules.units_for(starts_at, ends_at, unit=resource.unit, cal=cal)
     choice = await credits.preview(session, account_id=member.account_id, use_credits=price_kind is None,
                                    need=credits.need_of(space, resource, starts_at, units))
-    return make_quote(space, resource, starts_at, ends_at, cal, price_kind=price_kind or kind_of(member),
-                      choice=choice)
+    kind = price_kind or await price_kind_of(session, space, member, is_staff=is_staff)
+    return make_quote(space, resource, starts_at, ends_at, cal, price_kind=kind, choice=choice)
 
 
 async def book(
@@ -347,8 +371,8 @@ async def book(
     locked = await credits.lock(session, account_id=account.id, use_credits=price_kind is None,
                                 need=credits.need_of(space, resource, starts_at, units))
     choice = await credits.choose(session, locked, refuse_when_out=True)
-    price = make_quote(space, resource, starts_at, ends_at, cal, price_kind=price_kind or kind_of(member),
-                       choice=choice)
+    kind = price_kind or await price_kind_of(session, space, member, is_staff=is_staff)
+    price = make_quote(space, resource, starts_at, ends_at, cal, price_kind=kind, choice=choice)
     on_behalf = actor.id != account.id
     booking = Booking(
         resource_id=resource.id, account_id=account.id, booked_by_id=actor.id, series_id=series_id,
@@ -632,8 +656,9 @@ async def plan_series(
     needs = [credits.need_of(space, resource, o.starts_at, n) for o, n in zip(plan.free, units, strict=True)]
     choices = (await usage.preview_many(session, account_id=member.account_id, needs=needs) if price_kind is None
                else [credits.priced_only(n) for n in units])
+    kind = price_kind or await price_kind_of(session, space, member, is_staff=is_staff)
     for o, choice in zip(plan.free, choices, strict=True):
-        o.price_cents = make_quote(space, resource, o.starts_at, o.ends_at, cal, price_kind=price_kind or kind_of(member),
+        o.price_cents = make_quote(space, resource, o.starts_at, o.ends_at, cal, price_kind=kind,
                                    choice=choice).price_cents
     return plan
 
