@@ -1,11 +1,13 @@
 """Memberships in a real browser: a visitor asks to join and the manager accepts (the invitation
 makes them a member); a member buys a 10-half-day carnet, the manager marks it paid on site, and
-the member sees their 10 units."""
+the member sees their 10 units, then books a half-day desk with one of them and sees 9."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from itertools import count
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -24,6 +26,12 @@ async def _space(label: str):
         session_cookie,
         unique_email,
     )
+    from datetime import time
+
+    from app.booking import hours
+    from app.core import db
+    from app.membership.models import PassRate
+    from tests.booking.factories import create_desk
     from tests.membership.orders_factories import create_pass, create_plan
 
     n = next(_n)
@@ -31,7 +39,12 @@ async def _space(label: str):
     space = await create_space(manager, name=f"Tiers-lieu {label} {n}", slug=f"e2e-ms-{label}-{n}", locale="en")
     member = await create_account(f"{label.title()} Member", unique_email(f"e2e-m-{label}-member"))
     await add_member(space, member, "member")
-    await create_pass(space, name="Carnet 10 demi-journées", units=10, price_cents=9000)
+    carnet = await create_pass(space, name="Carnet 10 demi-journées", units=10, price_cents=9000)
+    async with db.transaction(space_id=space.id) as session:
+        await hours.save_hours(session, space, manager, days={d: [(time(9), time(18))] for d in range(7)})
+        session.add(PassRate(space_id=space.id, pass_product_id=carnet.id, resource_kind="hot_desk", unit="half_day",
+                             units_per=1))
+    await create_desk(space, name="Open space", unit="half_day", capacity=4, horizon_days=30)
     await create_plan(space, name="Nomade", public=True)
     return space, await session_cookie(manager), await session_cookie(member)
 
@@ -109,5 +122,20 @@ def test_a_member_buys_a_carnet_marked_paid_on_site(live_server, browser):
     row = member.get_by_test_id("credit-row")
     expect(row).to_contain_text("Carnet 10 demi-journées")
     expect(row.get_by_test_id("credit-left")).to_have_text("10")
+
+    # One unit buys a half-day of the open space: the quote says so, the booking takes it.
+    tomorrow = (datetime.now(ZoneInfo("Europe/Paris")).date() + timedelta(days=1)).isoformat()
+    member.goto(f"/s/{space.slug}/book")
+    member.get_by_label("Day", exact=True).fill(tomorrow)
+    member.get_by_role("button", name="See availability").click()
+    member.get_by_test_id("desk-grid").get_by_test_id("slot-free").first.click()
+    expect(member.get_by_test_id("credits-used")).to_contain_text("Carnet 10 demi-journées")
+    expect(member.get_by_test_id("price")).to_contain_text("0.00")
+    member.get_by_test_id("confirm-button").click()
+    expect(member).to_have_url(re.compile(rf"/s/{space.slug}/bookings/mine$"))
+    expect(member.get_by_test_id("credits-left")).to_contain_text("9 units left")
+    member.goto(f"/s/{space.slug}")
+    member.get_by_role("link", name="My membership").first.click()
+    expect(member.get_by_test_id("credit-row").get_by_test_id("credit-left")).to_have_text("9")
     member_ctx.close()
     manager_ctx.close()
