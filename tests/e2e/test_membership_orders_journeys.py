@@ -19,6 +19,12 @@ _n = count(1)
 
 
 async def _space(label: str):
+    from datetime import time
+
+    from app.booking import hours
+    from app.core import db
+    from app.membership.models import PassRate
+    from tests.booking.factories import create_desk
     from tests.fixtures.factories import (
         add_member,
         create_account,
@@ -26,12 +32,6 @@ async def _space(label: str):
         session_cookie,
         unique_email,
     )
-    from datetime import time
-
-    from app.booking import hours
-    from app.core import db
-    from app.membership.models import PassRate
-    from tests.booking.factories import create_desk
     from tests.membership.orders_factories import create_pass, create_plan
 
     n = next(_n)
