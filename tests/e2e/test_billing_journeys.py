@@ -100,7 +100,8 @@ def test_manager_records_a_cheque_issues_a_credit_note_and_closes_last_month(liv
     form.get_by_label("Method").select_option("cash")
     form.get_by_label("Date").fill(last_month.isoformat())
     form.get_by_role("button", name="Record the payment").click()
-    expect(page.get_by_test_id("form-error")).to_contain_text("closed period")
+    expect(page.get_by_test_id("form-error")).to_be_visible()  # "correct the field marked below"
+    expect(page.get_by_test_id("payment-form")).to_contain_text("closed period")  # beside the date
     expect(page.locator("#e-paid_on")).to_be_visible()
     context.close()
 

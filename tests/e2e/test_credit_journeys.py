@@ -48,6 +48,7 @@ def test_member_books_three_days_sees_five_left_cancels_one_and_sees_six(live_se
     expect(credits).to_contain_text("Formule Nomade")
     expect(credits).to_contain_text("5 days left")
     page.get_by_test_id("upcoming").get_by_role("button", name="Cancel this booking").first.click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the booking").click()
     expect(page.locator(".flash")).to_contain_text("cancelled")
     expect(page.get_by_test_id("credits-left")).to_contain_text("6 days left")
     context.close()
