@@ -126,6 +126,17 @@ async def expire(session: AsyncSession, bucket: CreditBucket, *, at: datetime | 
     return max(left, 0) if not locked.unlimited else 0
 
 
+async def expire_all_of(session: AsyncSession, account_id: int, *, at: datetime | None = None) -> int:
+    """Close every open bucket of a member who left the space (allowances, passes, grants): what is
+    left expires now. Returns the units expired."""
+    ids = (await session.exec(select(col(CreditBucket.id)).where(
+        CreditBucket.account_id == account_id, col(CreditBucket.expired_at).is_(None)))).all()
+    total = 0
+    for bucket in await lock(session, [i for i in ids if i is not None]):
+        total += await expire(session, bucket, at=at)
+    return total
+
+
 # -- staff: grants and adjustments, and what a member's ledger shows -----------------------------
 
 

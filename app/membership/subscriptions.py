@@ -703,6 +703,32 @@ async def cancel_at_period_end(session: AsyncSession, space: Space, sub: Subscri
     return sub
 
 
+async def end_on_leaving(session: AsyncSession, space: Space, account_id: int, *, actor_id: int | None,
+                         reason: str, today: date | None = None) -> list[Subscription]:
+    """The person left the space (removed, or their account deleted): each live subscription ends
+    today — no commitment holds someone who is no longer there — with the unused days credited,
+    the allowance expired and the fixed desk released. One that has not started yet ends on its
+    first day (the whole period credited). Nothing renews after."""
+    today = today or local_today(space)
+    ids = (await session.exec(select(col(Subscription.id)).where(
+        Subscription.account_id == account_id, col(Subscription.status).in_(live()))
+        .order_by(col(Subscription.id)))).all()
+    ended = []
+    for sub_id in ids:
+        sub = await get(session, sub_id or 0, lock=True)
+        if sub.status == SubscriptionStatus.ended:
+            continue
+        on = max(today, sub.current_period_start)
+        sub.ends_on, sub.end_reason, sub.updated_at = on, reason[:300], clock.now()
+        session.add(sub)
+        await session.flush()
+        log_action(session, "subscription.end_set", space_id=space.id, actor_id=actor_id, obj=sub,
+                   on=on.isoformat(), forced=sub.committed_until is not None and on < sub.committed_until,
+                   reason=reason)
+        ended.append(await end_now(session, space, sub, actor_id=actor_id))
+    return ended
+
+
 async def end_now(session: AsyncSession, space: Space, sub: Subscription, *, actor_id: int | None) -> Subscription:
     """``ends_on`` has come (the caller holds the lock): credit the days of the period after it,
     expire the allowance, mark the subscription ended."""
