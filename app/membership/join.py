@@ -40,7 +40,7 @@ from app.core.mail import queue_email
 from app.core.permissions import Perm, Role, has_perm
 from app.core.tenancy import require_scope
 from app.core.text import clean_text
-from app.membership.errors import JoinClosed, JoinRequestDecided, JoinRequestNotFound, PlanUnavailable
+from app.membership.errors import JoinClosed, JoinRequestDecided, JoinRequestNotFound, PlanNotAvailable
 from app.membership.models import JoinPolicy, JoinRequest, JoinStatus, Plan
 from app.membership.settings import settings_of
 from app.space import service as spaces
@@ -66,7 +66,7 @@ async def _public_plan(session: AsyncSession, plan_id: int | None) -> int | None
         return None
     plan = (await session.exec(select(Plan).where(Plan.id == plan_id))).first()
     if plan is None or not plan.public or plan.archived_at is not None:
-        raise PlanUnavailable(fields={"plan_id": PlanUnavailable.message})
+        raise PlanNotAvailable(fields={"plan_id": PlanNotAvailable.message})
     return plan.id
 
 

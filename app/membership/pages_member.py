@@ -21,7 +21,7 @@ from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, redirec
 from app.membership import adhesion as adhesions
 from app.membership import join, overview
 from app.membership import orders as orders_
-from app.membership.errors import AdhesionRequired, JoinClosed, PlanUnavailable
+from app.membership.errors import AdhesionRequired, JoinClosed, PlanNotAvailable
 from app.membership.models import JoinPolicy, PassProduct, Subscription
 from app.membership.settings import settings_of
 from app.membership.web import router
@@ -106,7 +106,7 @@ async def subscribe(request: Request, ctx: SpaceMemberCtx, session: SessionDep) 
         plan_id = _int(form, "plan_id")
         plan = next((p for p in await join.public_plans(session) if p.id == plan_id), None)
         if plan is None or subscriptions is None:
-            raise PlanUnavailable()
+            raise PlanNotAvailable()
         if (await settings_of(session)).adhesion_for_plans and not await adhesions.is_current(
                 session, ctx.account.id, adhesions.local_today(ctx.space)):  # type: ignore[arg-type]
             raise AdhesionRequired()
