@@ -39,7 +39,7 @@ from app.core.i18n import _l
 from app.core.mail import queue_email
 from app.core.permissions import Perm, Role, has_perm
 from app.core.tenancy import require_scope
-from app.core.text import clean_text
+from app.core.text import clean_text, require_one_line
 from app.membership.errors import JoinClosed, JoinRequestDecided, JoinRequestNotFound, PlanNotAvailable
 from app.membership.models import JoinPolicy, JoinRequest, JoinStatus, Plan
 from app.membership.settings import settings_of
@@ -87,8 +87,9 @@ async def submit(session: AsyncSession, space: Space, *, name: str, email: str, 
     if not await throttle.allow_mail(session, throttle.mail_buckets("join", email, ip)):
         log.info("join request to space %s not recorded: e-mail limit reached", space.id)
         return
-    req = JoinRequest(space_id=require_scope(session), name=name[:120], email=email,
-                      organisation=clean_text(organisation)[:200], needs=clean_text(needs)[:2000], plan_id=plan_id,
+    name, organisation = require_one_line(name, "name"), require_one_line(organisation, "organisation")
+    req = JoinRequest(space_id=require_scope(session), name=clean_text(name, 120), email=email,
+                      organisation=clean_text(organisation, 200), needs=clean_text(needs)[:2000], plan_id=plan_id,
                       created_at=clock.now())
     try:
         async with session.begin_nested():

@@ -29,6 +29,7 @@ from app.audit.service import audit_labels, log_action
 from app.core import clock
 from app.core.i18n import _l
 from app.core.tenancy import require_scope
+from app.core.text import clean_text, require_one_line
 from app.membership import ledger
 from app.membership.errors import (
     GrantReasonRequired,
@@ -116,6 +117,7 @@ async def settle_if_free(session: AsyncSession, order: Order, *, actor_id: int |
 async def cancel(session: AsyncSession, order: Order, *, actor_id: int | None, reason: str = "") -> Order:
     """Cancel an open order: once (conditional UPDATE), its charges reversed, its purpose's grant
     withdrawn (``on_cancelled``)."""
+    reason = clean_text(require_one_line(reason, "reason"), 300)
     now = clock.now()
     result = await session.exec(
         update(Order).where(col(Order.id) == order.id, col(Order.status) == OrderStatus.open)
@@ -125,7 +127,7 @@ async def cancel(session: AsyncSession, order: Order, *, actor_id: int | None, r
     await session.refresh(order)
     await charges.reverse(session, source=charges.Source.order, source_id=order.id)
     log_action(session, "order.cancelled", space_id=order.space_id, actor_id=actor_id, obj=order,
-               reason=reason[:300])
+               reason=reason)
     for handler in _ON_CANCELLED.get(order.purpose, []):
         await handler(session, order)
     return order
@@ -246,7 +248,7 @@ async def _open_pass_bucket(session: AsyncSession, order: Order) -> None:
 async def grant_pass(session: AsyncSession, space: Space, product: PassProduct, *, account_id: int,
                      actor_id: int, reason: str) -> CreditBucket:
     """Staff give a pass free of charge, with a reason (logged): a bucket, no order."""
-    reason = " ".join((reason or "").split())[:300]
+    reason = clean_text(require_one_line(reason, "reason"), 300)
     if not reason:
         raise GrantReasonRequired(fields={"reason": GrantReasonRequired.message})
     bucket = await _open_bucket_for(session, product, account_id=account_id, start=clock.now(), order_id=None,

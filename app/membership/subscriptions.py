@@ -40,6 +40,7 @@ from app.audit.service import log_action
 from app.core import clock
 from app.core.i18n import N_, _, format_day
 from app.core.tenancy import require_scope
+from app.core.text import clean_text, require_one_line
 from app.membership import ledger, orders, periods
 from app.membership.errors import (
     ChangeOutsidePeriod,
@@ -564,6 +565,7 @@ async def pause(session: AsyncSession, space: Space, sub: Subscription, *, start
                 reason: str, actor_id: int | None, today: date | None = None) -> SubscriptionPause:
     """Pause from ``starts_on`` to ``ends_on`` (exclusive). It begins at once if it starts today
     (or earlier in the current period), otherwise the renewal job begins it on its first day."""
+    reason = clean_text(require_one_line(reason, "reason"), 300)
     sub = await get(session, sub.id or 0, lock=True)
     today = today or local_today(space)
     if sub.status == SubscriptionStatus.ended or (sub.ends_on is not None and starts_on >= sub.ends_on):
@@ -581,7 +583,7 @@ async def pause(session: AsyncSession, space: Space, sub: Subscription, *, start
     if overlapping is not None:
         raise PauseOverlaps()
     row = SubscriptionPause(space_id=require_scope(session), subscription_id=sub.id or 0, starts_on=starts_on,
-                            ends_on=ends_on, reason=reason[:300], created_by_id=actor_id, created_at=clock.now())
+                            ends_on=ends_on, reason=reason, created_by_id=actor_id, created_at=clock.now())
     session.add(row)
     await session.flush()
     log_action(session, "subscription.paused", space_id=space.id, actor_id=actor_id, obj=sub,
@@ -658,6 +660,7 @@ async def end(session: AsyncSession, space: Space, sub: Subscription, *, on: dat
               force: bool = False, reason: str = "", today: date | None = None) -> Subscription:
     """End on ``on`` (exclusive: the last day is the day before). Today or earlier ends it now,
     with the unused days of the period credited; a later day is kept for the renewal job."""
+    reason = clean_text(require_one_line(reason, "reason"), 300)
     sub = await get(session, sub.id or 0, lock=True)
     today = today or local_today(space)
     if sub.status == SubscriptionStatus.ended:
@@ -668,13 +671,13 @@ async def end(session: AsyncSession, space: Space, sub: Subscription, *, on: dat
         if not force:
             raise MinCommitmentNotReached(params={"date": _day(sub.committed_until, space)},
                                           fields={"on": MinCommitmentNotReached.message})
-        if not reason.strip():
+        if not reason:
             raise ForceNeedsReason(fields={"reason": ForceNeedsReason.message})
     if on < sub.current_period_start:
         raise EndBeforeStart(message=N_("A subscription cannot end before its current period."),
                              fields={"on": EndBeforeStart.message})
     sub.ends_on = on
-    sub.end_reason = reason.strip()[:300]
+    sub.end_reason = reason
     sub.updated_at = clock.now()
     session.add(sub)
     await session.flush()
