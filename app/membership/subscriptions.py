@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, insert, update
+from sqlalchemy import case, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
@@ -62,7 +62,6 @@ from app.membership.errors import (
 from app.membership.models import (
     BucketSource,
     CreditBucket,
-    CreditEntry,
     EntryKind,
     Order,
     OrderPurpose,
@@ -75,7 +74,6 @@ from app.membership.models import (
 )
 from app.membership.settings import settings_of
 from app.pricing import service as charges
-from app.pricing.models import Charge
 from app.pricing.quote import Item, PricedLine, product_line
 from app.pricing.vat import Amounts
 from app.resource.models import Resource, ResourceBlock
@@ -209,16 +207,6 @@ class NewPeriod:
         return periods.days(self.starts_on, self.ends_on), periods.days(start, end)
 
 
-def _charge_row(space_id: int, x: PricedLine, order_id: int, account_id: int, now: datetime) -> dict[str, object]:
-    """A charge row for a line of an order (what ``charges.record`` writes, for a bulk INSERT)."""
-    return {"space_id": space_id, "account_id": account_id, "source_type": charges.Source.order, "source_id": order_id,
-            "item": x.item, "label": x.label[:200], "quantity": x.quantity, "unit": x.unit,
-            "unit_price_cents": x.unit_price_cents, "prices_include_vat": x.prices_include_vat,
-            "vat_rate_bp": x.vat_rate_bp, "price_kind": x.price_kind, "currency": x.currency,
-            "amount_excl_cents": x.amount_excl_cents, "vat_cents": x.vat_cents,
-            "amount_incl_cents": x.amount_incl_cents, "created_at": now}
-
-
 def _insert(session: AsyncSession):
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
 
@@ -256,16 +244,9 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
     priced = [(p, _period_lines(space, p)) for p in todo]
     priced = [(p, lines) for p, lines in priced if lines]
     if priced:
-        order_rows = [{"space_id": space_id, "account_id": p.account_id, "purpose": OrderPurpose.plan,
-                       "status": "open", "label": (p.label or period_label(space, p.plan, p.starts_on, p.ends_on))[:200],
-                       "currency": space.currency, "total_incl_cents": sum(x.amount_incl_cents for x in lines),
-                       "created_by_id": actor_id, "created_at": now, "updated_at": now} for p, lines in priced]
-        order_ids = [int(i) for i in (await session.exec(
-            insert(Order).returning(col(Order.id), sort_by_parameter_order=True), params=order_rows)).scalars()]
-        charge_rows = [_charge_row(space_id, x, order_id, p.account_id, now)
-                       for (p, lines), order_id in zip(priced, order_ids, strict=True) for x in lines]
-        # RETURNING makes the driver send the rows as multi-row VALUES batches, not one statement each.
-        await session.exec(insert(Charge).returning(col(Charge.id)), params=charge_rows)
+        order_ids = await orders.create_many(session, [
+            orders.NewOrder(p.account_id, OrderPurpose.plan, p.label or period_label(space, p.plan, p.starts_on, p.ends_on),
+                            lines) for p, lines in priced], currency=space.currency, actor_id=actor_id)
         order_of = {written[p.subscription_id]: o for (p, _), o in zip(priced, order_ids, strict=True)}
         period_id = col(SubscriptionPeriod.id)
         await session.exec(update(SubscriptionPeriod).where(period_id.in_(list(order_of))).values(
@@ -273,30 +254,19 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
 
     # Allowance buckets and their grants.
     allowances = await allowances_of(session, sorted({p.plan.id for p in todo if p.plan.id is not None}))
-    bucket_rows, grants = [], []
+    buckets = []
     for p in todo:
         valid_from, valid_until = local_midnight(p.starts_on, space.timezone), local_midnight(p.ends_on, space.timezone)
         for a in allowances[p.plan.id or 0]:
             qty = a.quantity
             if qty is not None and p.partial:
                 qty = periods.prorate_units(qty, *p.share())
-            bucket_rows.append({
-                "space_id": space_id, "account_id": p.account_id, "source": BucketSource.allowance,
-                "label": p.plan.name[:200], "subscription_period_id": written[p.subscription_id],
-                "plan_allowance_id": a.id, "resource_kinds": a.resource_kinds, "unit": a.unit,
-                "unlimited": qty is None, "weekdays_only": a.weekdays_only, "valid_from": valid_from,
-                "valid_until": valid_until, "rollovers_left": p.plan.rollover_periods, "created_by_id": actor_id,
-                "created_at": now})
-            grants.append((p.account_id, qty))
-    if bucket_rows:
-        bucket_ids = [int(i) for i in (await session.exec(
-            insert(CreditBucket).returning(col(CreditBucket.id), sort_by_parameter_order=True),
-            params=bucket_rows)).scalars()]
-        entries = [{"space_id": space_id, "account_id": account, "bucket_id": b, "kind": EntryKind.grant,
-                    "quantity": qty, "reason": "", "actor_id": actor_id, "created_at": now}
-                   for (account, qty), b in zip(grants, bucket_ids, strict=True) if qty]
-        if entries:
-            await session.exec(insert(CreditEntry).returning(col(CreditEntry.id)), params=entries)
+            buckets.append(ledger.NewBucket(
+                p.account_id, BucketSource.allowance, p.plan.name, qty, valid_from, valid_until,
+                resource_kinds=a.resource_kinds, unit=a.unit, weekdays_only=a.weekdays_only,
+                subscription_period_id=written[p.subscription_id], plan_allowance_id=a.id,
+                rollovers_left=p.plan.rollover_periods))
+    await ledger.open_buckets(session, buckets, actor_id=actor_id)
 
     await _roll_over(session, space, todo, written, actor_id=actor_id)
 
