@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -170,7 +171,11 @@ async def balances(session: AsyncSession, account_id: int, *, at: datetime | Non
 async def expire(session: AsyncSession, bucket: CreditBucket, *, at: datetime | None = None) -> int:
     """Close a bucket at its end: an expiry entry for what is left (locks it first). Returns the
     units expired. Idempotent: a bucket already expired is left alone."""
-    return (await expire_many(session, [bucket.id] if bucket.id is not None else [], at=at))[1]
+    at = at or clock.now()
+    closed, units = await expire_many(session, [bucket.id] if bucket.id is not None else [], at=at)
+    if closed:  # the caller's copy says so too (the UPDATE does not touch the session's objects)
+        set_committed_value(bucket, "expired_at", at)
+    return units
 
 
 async def expire_many(session: AsyncSession, bucket_ids: Sequence[int], *, at: datetime | None = None
@@ -196,7 +201,7 @@ async def expire_many(session: AsyncSession, bucket_ids: Sequence[int], *, at: d
     if entries:
         await session.exec(insert(CreditEntry).returning(col(CreditEntry.id)), params=entries)  # VALUES batches
     await session.exec(update(CreditBucket).where(col(CreditBucket.id).in_([b[0] for b in locked]))
-                       .values(expired_at=at or now))  # the session's copies too
+                       .values(expired_at=at or now).execution_options(synchronize_session=False))
     return len(locked), sum(left[i] for i, _s, _a, unlimited in locked if not unlimited and left[i] > 0)
 
 
@@ -205,10 +210,7 @@ async def expire_all_of(session: AsyncSession, account_id: int, *, at: datetime 
     left expires now. Returns the units expired."""
     ids = (await session.exec(select(col(CreditBucket.id)).where(
         CreditBucket.account_id == account_id, col(CreditBucket.expired_at).is_(None)))).all()
-    total = 0
-    for bucket in await lock(session, [i for i in ids if i is not None]):
-        total += await expire(session, bucket, at=at)
-    return total
+    return (await expire_many(session, [i for i in ids if i is not None], at=at))[1]
 
 
 # -- staff: grants and adjustments, and what a member's ledger shows -----------------------------

@@ -327,10 +327,7 @@ async def expire_period_buckets(session: AsyncSession, sub: Subscription, *, at:
     ids = (await session.exec(select(col(CreditBucket.id)).join(
         SubscriptionPeriod, col(SubscriptionPeriod.id) == col(CreditBucket.subscription_period_id)).where(
         SubscriptionPeriod.subscription_id == sub.id, col(CreditBucket.expired_at).is_(None)))).all()
-    total = 0
-    for bucket in await ledger.lock(session, [i for i in ids if i is not None]):
-        total += await ledger.expire(session, bucket, at=at)
-    return total
+    return (await ledger.expire_many(session, [i for i in ids if i is not None], at=at))[1]
 
 
 async def _credit_order(session: AsyncSession, space: Space, sub: Subscription, plan: Plan, *, label: str,
