@@ -24,11 +24,11 @@ LINT_PATHS = $(wildcard app workers tests bench migrations)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv dev translations messages run test test-e2e chromium wrk lint \
-	bench-booking bench-calendar bench-floor bench-renewals clean distclean
+.PHONY: help venv dev translations messages run test test-e2e chromium axe wrk lint \
+	bench-booking bench-calendar bench-floor bench-renewals bench-pages clean distclean
 
 help:
-	@echo "make run | test | test-e2e | lint | messages | translations | bench-booking | bench-calendar | bench-floor | bench-renewals | clean"
+	@echo "make run | test | test-e2e | lint | messages | translations | bench-booking | bench-calendar | bench-floor | bench-renewals | bench-pages | clean"
 	@echo "variables: PY=$(PY) VENV=$(VENV) HOST=$(HOST) PORT=$(PORT) PYTEST_ARGS=..."
 
 # --- environment ---------------------------------------------------------------------------------
@@ -113,7 +113,20 @@ wrk:
 		exit 1; \
 	fi
 
-test-e2e: dev translations chromium
+# axe-core, the accessibility engine the browser tests inject into pages (tests/e2e/axe.py), from
+# npm like chromium from Debian: installed by this target, never by hand. Pinned: a new rule set
+# is a change to review, not a surprise in CI.
+AXE_VERSION := 4.14.1
+AXE_JS := node_modules/axe-core/axe.min.js
+axe:
+	@if [ -f $(AXE_JS) ] && grep -q '"version": "$(AXE_VERSION)"' node_modules/axe-core/package.json; then \
+		:; \
+	else \
+		echo "axe-core: installing axe-core@$(AXE_VERSION) from npm (the browser tests' accessibility checks)"; \
+		npm install --no-save --no-audit --no-fund --no-package-lock --silent axe-core@$(AXE_VERSION); \
+	fi
+
+test-e2e: dev translations chromium axe
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 # ruff; import-linter (no cycles between the packages of app/, app.core imports no domain: the
@@ -139,6 +152,9 @@ bench-floor: dev wrk
 # 10,000 subscriptions due today across 20 spaces, renewed by the job (PostgreSQL only; no wrk).
 bench-renewals: dev
 	$(BIN)/python -m bench.renewals
+
+bench-pages: dev wrk
+	$(BIN)/python -m bench.pages
 
 # --- cleanup ---------------------------------------------------------------------------------------
 # `clean` never touches var/ (the embedded SQLite database holds real data).

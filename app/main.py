@@ -21,6 +21,7 @@ from app.core import db, jobs
 from app.core.errors import FabriqueError, NotAuthenticated, NotFound, SpaceSuspended
 from app.core.i18n import N_, gettext
 from app.core.middleware import LocaleAndSecurityMiddleware
+from app.core.text import TOO_LONG_MESSAGE
 
 log = logging.getLogger("fabrique")
 
@@ -148,6 +149,10 @@ def create_app() -> FastAPI:
         for err in exc.errors():
             name = _field_name(tuple(err.get("loc", ())))
             msgid = _VALIDATION_MESSAGES.get(err.get("type", ""), None)
+            limit = (err.get("ctx") or {}).get("max_length")
+            if err.get("type") == "string_too_long" and limit is not None:
+                # The limit stated, as the pages state it (app.core.text.check_length).
+                fields.setdefault(name, gettext(TOO_LONG_MESSAGE) % {"max": limit})
             fields.setdefault(name, gettext(msgid) if msgid else err.get("msg", ""))
         body = {"error": {"code": "validation_error", "message": gettext("Some fields are not valid."),
                           "fields": fields}}

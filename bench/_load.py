@@ -36,6 +36,7 @@ function request()
   local row = data[i]
   local headers = {}
   if row[3] ~= "" then headers["Authorization"] = "Bearer " .. row[3] end
+  if row[4] ~= nil and row[4] ~= "" then headers["Cookie"] = row[4] end
   local body = nil
   if row[2] ~= "" then
     headers["Content-Type"] = "application/json"
@@ -109,12 +110,13 @@ def lua_str(value: str) -> str:
     return f"[{level}[{value}]{level}]"
 
 
-def write_requests(path: Path, rows: list[tuple[str, str, str]]) -> Path:
-    """(path, JSON body or "", bearer token or "") per request, as a Lua table."""
+def write_requests(path: Path, rows: list[tuple[str, ...]]) -> Path:
+    """(path, JSON body or "", bearer token or "" [, Cookie header]) per request, as a Lua table."""
     with path.open("w") as f:
         f.write("return {\n")
-        for p, body, token in rows:
-            f.write(f"{{{lua_str(p)},{lua_str(body)},{lua_str(token)}}},\n")
+        for p, body, token, *cookie in rows:
+            extra = f",{lua_str(cookie[0])}" if cookie else ""
+            f.write(f"{{{lua_str(p)},{lua_str(body)},{lua_str(token)}{extra}}},\n")
         f.write("}\n")
     return path
 

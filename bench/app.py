@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert, text
 from sqlmodel import select
@@ -37,10 +37,10 @@ from app.booking.models import Booking
 from app.core import jobs, security
 from app.core.errors import NotFound
 from app.core.tenancy import set_scope
-from app.core.web import SessionDep, api_router
+from app.core.web import SessionDep, api_router, page_router, render
 from app.main import create_app
 from app.resource.models import Resource
-from app.space.deps import _BY_TOKEN
+from app.space.deps import _BY_TOKEN, SpaceView
 
 # Deliberately not on SQLModel.metadata: the bench table is no part of the schema (no migration,
 # no drift in `alembic check`).
@@ -158,7 +158,20 @@ async def floor_cte_bare(space_id: int, account_id: int, body: FloorBody, sessio
     return {"id": await _one_statement(session, space_id, account_id, body)}
 
 
+# -- the bare page (``python -m bench.pages``): what every logged-in page costs before its own work ---
+# The session cookie resolved, the space and the membership checked (``space_access``, as every
+# space page does), the layout rendered with an empty content block, the CSRF cookie set. No query
+# of its own: each real page is measured against it.
+pages = page_router()
+
+
+@pages.get("/bench/page/{slug}")
+async def bare_page(request: Request, ctx: SpaceView) -> Response:
+    return render(request, "layouts/base.html", {"ctx": ctx})
+
+
 def create_bench_app() -> FastAPI:
     app = create_app()
     app.include_router(router)
+    app.include_router(pages)
     return app

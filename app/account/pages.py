@@ -13,9 +13,10 @@ from app.account.errors import WeakPassword
 from app.account.models import Account
 from app.account.schemas import MAX_TOKEN_DAYS
 from app.config import get_settings
-from app.core import i18n
-from app.core.errors import FabriqueError, ValidationFailed
+from app.core import i18n, security
+from app.core.errors import FabriqueError, FieldErrors, ValidationFailed
 from app.core.i18n import N_, _
+from app.core.text import column_limit, require_text
 from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, page_router, redirect, render
 from app.space import service as spaces
 
@@ -53,7 +54,8 @@ async def _after_login_target(session, account: Account, next_url: str | None) -
 async def home(request: Request, account: OptionalAccount, session: SessionDep) -> Response:
     my = await spaces.spaces_of(session, account.id) if account else []
     request.state.my_spaces = my
-    return render(request, "public/home.html", {"choices": my})
+    # Only the spaces whose manager published a public page are listed to everyone.
+    return render(request, "public/home.html", {"choices": my, "public_spaces": await spaces.public_spaces(session)})
 
 
 def _require(form: dict[str, str], *names: str) -> None:
@@ -75,8 +77,15 @@ async def signup(request: Request, session: SessionDep) -> Response:
     form = await form_data(request)
     next_url = safe_next(form.get("next"), "") or None
     try:
-        _require(form, "name", "email", "password")
-        email = form_email(form["email"])
+        # Every field checked before anything is written, so that one submit shows every error.
+        errors = FieldErrors()
+        errors.check(_require, form, "name", "email", "password")
+        errors.check(require_text, form.get("name"), "name", max_length=column_limit(Account, "name"))
+        email = errors.check(form_email, form.get("email")) if "email" not in errors.fields else None
+        weakness = security.password_weakness(form.get("password", ""), email=email or "", name=form.get("name", ""))
+        if weakness and "password" not in errors.fields:
+            errors.merge(WeakPassword(weakness))
+        errors.raise_if_any()
         await service.sign_up(session, name=form["name"], email=email, password=form["password"],
                               locale=i18n.get_locale(), ip=client_ip(request), next_url=next_url)
     except FabriqueError as exc:

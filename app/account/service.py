@@ -28,7 +28,7 @@ from app.core import clock, security
 from app.core.errors import AccountSuspended, NotFound
 from app.core.i18n import _l
 from app.core.mail import queue_email
-from app.core.text import require_one_line
+from app.core.text import column_limit, require_one_line, require_text
 
 log = logging.getLogger("fabrique.account")
 
@@ -72,7 +72,7 @@ async def sign_up(
     (similar timing), and only the e-mail differs. The "you already have an account" e-mail is
     limited per recipient and per requesting address like reset e-mails; the limit is silent too.
     """
-    name = require_one_line(name, "name")
+    name = require_text(name, "name", max_length=column_limit(Account, "name"))
     email = normalize_email(email)
     weakness = security.password_weakness(password, email=email, name=name)
     if weakness:
@@ -105,7 +105,7 @@ async def create_account(
 ) -> Account:
     """Create an account (operators, the demo, tests, and ``sign_up``); an address already used is
     ``EmailTaken`` — public sign-up goes through ``sign_up``, which does not reveal it."""
-    name = require_one_line(name, "name")
+    name = require_text(name, "name", max_length=column_limit(Account, "name"))
     email = normalize_email(email)
     weakness = security.password_weakness(password, email=email, name=name)
     if weakness:

@@ -19,7 +19,9 @@ def when(starts_at: datetime, ends_at: datetime, tz: str) -> str:
     ends_at_midnight = end.time() == time(0) and (end.date() - start.date()).days == 1
     if start.date() == end.date() or ends_at_midnight:
         return f"{i18n.format_day(start, tz)}, {i18n.format_hour(start, tz)} – {i18n.format_hour(end, tz)}"
-    return f"{i18n.format_dt(start, tz, 'medium')} – {i18n.format_dt(end, tz, 'medium')}"
+    # Over several days: each end with its day, as the one-day form reads (never raw timestamps).
+    return (f"{i18n.format_day(start, tz)}, {i18n.format_hour(start, tz)} – "
+            f"{i18n.format_day(end, tz)}, {i18n.format_hour(end, tz)}")
 
 
 def duration(starts_at: datetime, ends_at: datetime) -> str:

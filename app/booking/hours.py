@@ -23,7 +23,7 @@ from app.core.clock import now
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import _l
 from app.core.tenancy import require_scope
-from app.core.text import clean_text, require_one_line
+from app.core.text import check_length, clean_text, column_limit, require_one_line
 from app.space.models import Space
 
 # What the audit page calls the actions logged here.
@@ -121,7 +121,8 @@ async def add_closure(
     if end_date < start_date:
         message = N_("A closure must end on or after its first day.")
         raise ValidationFailed(message, code="invalid_closure", fields={"end_date": message})
-    closure = Closure(start_date=start_date, end_date=end_date, label=clean_text(require_one_line(label, "label"), 120))
+    closure = Closure(start_date=start_date, end_date=end_date, label=check_length(
+        clean_text(require_one_line(label, "label")), "label", column_limit(Closure, "label")))
     session.add(closure)
     await session.flush()
     log_action(session, "booking.closure_added", space_id=space.id, actor_id=actor.id, obj=closure,

@@ -15,11 +15,11 @@ from fastapi.responses import Response
 
 from app.account.models import Account
 from app.booking import availability as avail
-from app.booking import credits, forms, repository, rules, service, views
+from app.booking import credits, repository, rules, service, views
 from app.booking.deps import BookingCreate, BookingManage, MembershipManage, ValidBooking, beneficiary
 from app.booking.hours import load_calendar
 from app.booking.models import BookingSource, BookingStatus
-from app.core import clock
+from app.core import clock, forms
 from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l, format_day
 from app.core.permissions import Perm
@@ -57,6 +57,17 @@ def _chosen_day(request: Request, ctx: SpaceContext) -> date:
         return _today(ctx)
 
 
+def _refusal(ctx: SpaceContext, resource: Resource) -> str | None:
+    """Why the caller may not book ``resource`` at all, said on the booking page before any slot."""
+    refusal = rules.access_refusal(resource.rules, role=ctx.role, member_tags=ctx.member.tag_set)
+    if refusal is None:
+        return None
+    tags = refusal.extra.get("missing_tags")
+    if tags:
+        return _("Reserved to members with: %(tags)s. Ask the team if you need access.", tags=", ".join(tags))
+    return refusal.translated_message()
+
+
 def _is_grid(resource: Resource) -> bool:
     """Desks and anything booked by the day or half-day show as a grid of places."""
     return resource.is_desk or resource.unit != "hour"
@@ -92,10 +103,17 @@ async def book_page(request: Request, ctx: BookingCreate, session: SessionDep) -
                 r, d, tz, first, last, account_id=ctx.account.id, booked_label=_("Booked"),
                 blocked_label=_("Unavailable"),
             ))
-        starts = [s for dd in r.days for s in dd.slots if s.state == "free"]
-        rooms.append({"avail": r, "timeline": timeline, "starts": starts, "durations": views.durations(r.resource)})
+        # Only what can be booked: starts that can hold the shortest booking, durations that end
+        # before closing time (each start carries its longest, which booking.js applies).
+        runs = views.longest_runs([s for dd in r.days for s in dd.slots])
+        shortest = min(views.durations(r.resource), default=0)
+        starts = [s for dd in r.days for s in dd.slots if s.state == "free" and runs[s.starts_at] >= shortest]
+        rooms.append({"avail": r, "timeline": timeline, "starts": starts, "runs": runs,
+                      "durations": views.bookable_durations(r.resource, runs)})
+    refusals = {r.id: _refusal(ctx, r) for r in all_resources}
     return await _page(request, ctx, session, "booking/book.html", {
         "day": day, "days": days, "week": week, "grids": grids, "rooms": rooms, "all_resources": all_resources,
+        "refusals": refusals,
         "selected": int(selected) if selected and selected.isdigit() else None,
         "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
         "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),

@@ -396,6 +396,17 @@ def _check_blocks(
         raise OffGranularity(boundary=boundary, on=misaligned)
 
 
+def access_refusal(rules: BookingRules, *, role: str, member_tags: Iterable[str]) -> NotAllowed | None:
+    """Why this member may not book this resource at all (their role, or tags they lack), or None.
+    The booking page asks it up front, so that a member is not offered what will be refused."""
+    if rules.allowed_roles and role not in rules.allowed_roles:
+        return NotAllowed()
+    missing = rules.required_tags - frozenset(member_tags)
+    if missing:
+        return NotAllowed(missing_tags=missing)
+    return None
+
+
 def check_can_book(
     rules: BookingRules,
     *,
@@ -414,11 +425,9 @@ def check_can_book(
     """
     if archived:
         raise ResourceArchived()
-    if rules.allowed_roles and role not in rules.allowed_roles:
-        raise NotAllowed()
-    missing = rules.required_tags - frozenset(member_tags)
-    if missing:
-        raise NotAllowed(missing_tags=missing)
+    refusal = access_refusal(rules, role=role, member_tags=member_tags)
+    if refusal is not None:
+        raise refusal
     for block_start, block_end in blocked_periods:
         if overlaps(starts_at, ends_at, block_start, block_end):
             raise ResourceBlocked(starts_at=block_start, ends_at=block_end)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from app.booking import rules
 from app.booking.availability import ResourceAvailability
 from app.booking.formatting import when
+from app.core import i18n
 
 
 @dataclass
@@ -104,12 +105,54 @@ def day_row(
             row.blocks.append(Block(start, span, label_, f"{label_} · {when(b.starts_at, b.ends_at, tz)}",
                                     "is-mine" if mine else "",
                                     move_url.format(id=b.id) if move_url else None))
+    capacity = avail.resource.capacity
+    if staff_names is not None and capacity > 1 and not row.note:
+        # A shared table's bars stack into one: say how many places are taken, and by whom.
+        held = [b for b in avail.bookings if b.starts_at < hi and b.ends_at > lo]
+        if held:
+            who = sorted({staff_names.get(b.account_id or 0) or b.title or booked_label for b in held})
+            row.note = i18n.gettext("%(used)s/%(capacity)s places — %(names)s", used=peak_use(held),
+                                    capacity=capacity, names=", ".join(who))
     return row
+
+
+def peak_use(bookings: Iterable) -> int:
+    """The most bookings held at one instant (half-open intervals: one ending at 12:00 and one
+    starting at 12:00 never count together)."""
+    events = sorted([(b.starts_at, 1) for b in bookings] + [(b.ends_at, -1) for b in bookings])
+    peak = current = 0
+    for _at, step in events:  # at equal instants the end (-1) sorts first
+        current += step
+        peak = max(peak, current)
+    return peak
 
 
 def confirm_url(slug: str, resource_id: int, starts_at: datetime, ends_at: datetime) -> str:
     query = urlencode({"resource_id": resource_id, "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()})
     return f"/s/{slug}/book/confirm?{query}"
+
+
+def longest_runs(slots) -> dict[datetime, int]:
+    """For each free slot's start, the longest booking in minutes that can start there: the run of
+    free slots that follow it without a gap (a closing time, a full or blocked slot ends it)."""
+    runs: dict[datetime, int] = {}
+    following: tuple[datetime, int] | None = None  # (start, run) of the next slot, walking backwards
+    for slot in reversed(slots):
+        if slot.state != "free":
+            following = None
+            continue
+        minutes = int((slot.ends_at - slot.starts_at).total_seconds() // 60)
+        if following is not None and following[0] == slot.ends_at:
+            minutes += following[1]
+        runs[slot.starts_at] = minutes
+        following = (slot.starts_at, minutes)
+    return runs
+
+
+def bookable_durations(resource, runs: dict[datetime, int]) -> list[int]:
+    """The durations worth offering: those some free start can hold (none past closing time)."""
+    longest = max(runs.values(), default=0)
+    return [m for m in durations(resource) if m <= longest]
 
 
 def durations(resource, step_limit: int = 12) -> list[int]:

@@ -26,7 +26,7 @@ router = page_router()
 CalendarManage = Annotated[SpaceContext, Depends(space_access(Perm.calendar_manage))]
 
 register_space_nav(25, None, _l("Calendar feed"), "calendar-feed")
-register_space_nav(48, Perm.calendar_manage, _l("Calendar sync"), "calendar-sync")
+register_space_nav(48, Perm.calendar_manage, _l("Calendar sync"), "calendar-sync", group="manage")
 
 
 # -- the feeds ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ class FabriqueError(Exception):
         code: str | None = None,
         fields: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
+        field_params: dict[str, dict[str, Any]] | None = None,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
@@ -31,6 +32,8 @@ class FabriqueError(Exception):
         self.error_code = code or self.code
         self.fields = fields or {}
         self.params = params or {}
+        # A field's own parameters ("120 characters at most" beside one field, 2000 beside another).
+        self.field_params = field_params or {}
         self.extra = extra or {}
         self.headers = headers or {}
         super().__init__(self.msgid)
@@ -43,7 +46,8 @@ class FabriqueError(Exception):
         out = {}
         for name, msgid in self.fields.items():
             text = gettext(msgid)
-            out[name] = text % self.params if self.params else text
+            params = self.field_params.get(name, self.params)
+            out[name] = text % params if params else text
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,6 +69,56 @@ class ValidationFailed(FabriqueError):
     status_code = 422
     code = "validation_error"
     message = N_("Some fields are not valid.")
+
+
+class FieldErrors:
+    """Every field error of one form or payload, so that all are reported at once (not one per
+    submit). ``check`` runs one field's validation and keeps its error; ``raise_if_any`` raises
+    them together as one ``ValidationFailed``::
+
+        errors = FieldErrors()
+        name = errors.check(require_text, form.get("name"), "name", max_length=120)
+        ...
+        errors.raise_if_any()
+    """
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.field_params: dict[str, dict[str, Any]] = {}
+        self.code: str | None = None
+
+    def add(self, field: str, msgid: str, **params: Any) -> None:
+        """Record ``field``'s error (the first one found for a field is the one shown)."""
+        if field not in self.fields:
+            self.fields[field] = msgid
+            if params:
+                self.field_params[field] = params
+
+    def merge(self, exc: FabriqueError) -> None:
+        """Keep the field errors of a raised ``ValidationFailed`` (re-raise anything else)."""
+        if not exc.fields:
+            raise exc
+        for name, msgid in exc.fields.items():
+            self.add(name, msgid, **exc.field_params.get(name, exc.params))
+        self.code = self.code or exc.error_code
+
+    def check(self, validate: Any, *args: Any, **kwargs: Any) -> Any:
+        """``validate(*args, **kwargs)``, or None with its field errors kept."""
+        try:
+            return validate(*args, **kwargs)
+        except ValidationFailed as exc:
+            self.merge(exc)
+            return None
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def raise_if_any(self, code: str | None = None) -> None:
+        """Raise the errors found, if any: with the one error's own code when there is one error,
+        else ``code`` (or the generic ``validation_error``)."""
+        if self.fields:
+            own = self.code if len(self.fields) == 1 else None
+            raise ValidationFailed(fields=dict(self.fields), field_params=dict(self.field_params), code=own or code)
 
 
 class NotAuthenticated(FabriqueError):

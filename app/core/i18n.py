@@ -11,9 +11,9 @@ import contextvars
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -139,7 +139,19 @@ def format_day(value: date | datetime, tz: str | None = None, fmt: str = "full",
 
 
 def format_hour(value: datetime, tz: str, locale: str | None = None) -> str:
-    return format_time(value, "short", tzinfo=ZoneInfo(tz), locale=locale or get_locale())
+    return _format_hour(value, tz, locale or get_locale())
+
+
+@lru_cache(maxsize=8192)
+def _format_hour(value: datetime, tz: str, locale: str) -> str:
+    # A pure function of its arguments, called for every slot of every resource on the booking
+    # pages (the same few dozen instants, hundreds of times): Babel's formatter is the page's cost.
+    return format_time(value, "short", tzinfo=ZoneInfo(tz), locale=locale)
+
+
+def format_clock(value: time, locale: str | None = None) -> str:
+    """A wall-clock time (opening hours): ``09:00`` / ``9:00 AM``."""
+    return format_time(value, "short", locale=locale or get_locale())
 
 
 def locale_display_name(code: str) -> str:

@@ -10,6 +10,7 @@ the services behind the pages; ``one_line`` flattens text already stored before 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from app.core.errors import ValidationFailed
 from app.core.i18n import N_
@@ -53,3 +54,38 @@ def require_one_line(value: str | None, field: str) -> str:
     if has_line_break_or_control(text):
         raise ValidationFailed(fields={field: SINGLE_LINE_MESSAGE}, code="invalid_text")
     return text
+
+
+TOO_LONG_MESSAGE = N_("%(max)s characters at most.")
+REQUIRED_MESSAGE = N_("This field is required.")
+
+
+def column_limit(model: Any, field: str) -> int:
+    """The length of ``model``'s ``field`` column: the one limit the pages, the API's schemas and
+    the database share (``Field(max_length=...)`` on the model)."""
+    length = model.__table__.c[field].type.length
+    if not isinstance(length, int):
+        raise TypeError(f"{model.__name__}.{field} has no length")
+    return length
+
+
+def check_length(value: str, field: str, max_length: int) -> str:
+    """``value``, or a 422 beside ``field`` that states the limit ("120 characters at most").
+
+    One limit per field, the column's: the pages call this, the API's schemas declare the same
+    ``max_length`` (pydantic's message states it too). Text is never cut silently.
+    """
+    if len(value) > max_length:
+        raise ValidationFailed(fields={field: TOO_LONG_MESSAGE}, field_params={field: {"max": max_length}},
+                               code="too_long")
+    return value
+
+
+def require_text(value: str | None, field: str, *, max_length: int, required: bool = True,
+                 single_line: bool = True) -> str:
+    """Text typed in a form, as stored: cleaned, on one line for names and titles, not empty when
+    ``required``, and within ``max_length`` — each refusal a field error stating why."""
+    text = require_one_line(value, field) if single_line else clean_text(multi_line(value))
+    if required and not text:
+        raise ValidationFailed(fields={field: REQUIRED_MESSAGE}, code="required")
+    return check_length(text, field, max_length)

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import escape
 from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -159,25 +160,39 @@ templates.env.filters.update(
     dt=lambda value, tz, fmt="medium": i18n.format_dt(value, tz, fmt) if value else "",
     day=lambda value, tz=None, fmt="full": i18n.format_day(value, tz, fmt) if value else "",
     hour=lambda value, tz: i18n.format_hour(value, tz) if value else "",
+    clock_time=i18n.format_clock,
 )
 
 
 # Domains add their pages to the space navigation with register_space_nav(); the menu shows
-# only what the caller's role permits.
-_SPACE_NAV: list[tuple[int, str | None, Any, str]] = []
+# only what the caller's role permits. ``group="manage"`` puts an item in the staff's "Manage"
+# disclosure, so that the menu fits a laptop's width without scrolling sideways.
+_SPACE_NAV: list[tuple[int, str | None, Any, str, str]] = []
 
 
-def register_space_nav(order: int, perm: str | None, label: Any, suffix: str) -> None:
-    _SPACE_NAV.append((order, perm, label, suffix))
+def register_space_nav(order: int, perm: str | None, label: Any, suffix: str, *, group: str = "main") -> None:
+    _SPACE_NAV.append((order, perm, label, suffix, group))
     _SPACE_NAV.sort(key=lambda item: item[0])
 
 
-def space_nav_items(ctx: Any) -> list[dict[str, str]]:
-    return [
-        {"url": f"/s/{ctx.space.slug}/{suffix}", "label": str(label)}
-        for _order, perm, label, suffix in _SPACE_NAV
+def _is_under(path: str, url: str) -> bool:
+    """Whether ``path`` is ``url`` or below it, segment by segment (``/bookings`` is not under ``/book``)."""
+    return path == url or path.startswith(url.rstrip("/") + "/")
+
+
+def space_nav_items(ctx: Any, here: str | None = None) -> list[dict[str, Any]]:
+    """The menu items the caller may open; with ``here`` (the request's path), the one item that
+    contains it — the deepest match — is ``current``."""
+    items: list[dict[str, Any]] = [
+        {"url": f"/s/{ctx.space.slug}/{suffix}", "label": str(label), "group": group, "current": False}
+        for _order, perm, label, suffix, group in _SPACE_NAV
         if perm is None or ctx.can(perm)
     ]
+    if here is not None:
+        matches = [item for item in items if _is_under(here, item["url"])]
+        if matches:
+            max(matches, key=lambda item: len(item["url"]))["current"] = True
+    return items
 
 
 templates.env.globals["space_nav_items"] = space_nav_items
@@ -253,14 +268,31 @@ def render(
     }
     if form is not None:
         ctx["form"] = dict(form)
+    fields: dict[str, str] = {}
     if error is not None:
-        ctx["errors"] = error.translated_fields()
-        ctx["error_message"] = error.translated_message()
+        ctx["errors"] = fields = error.translated_fields()
+        # Field errors are shown beside their fields: the banner only says how many to correct,
+        # never the same message a second time.
+        ctx["error_message"] = _fields_summary(len(fields)) if fields else error.translated_message()
         status_code = error.status_code if status_code == 200 else status_code
     ctx.update(context or {})
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    if fields:
+        # A field this page does not show (an API-only name, a hidden input): its message goes
+        # in the banner rather than nowhere.
+        body = bytes(response.body).decode()
+        unshown = list(dict.fromkeys(m for m in fields.values() if str(escape(m)) not in body))
+        if unshown:
+            ctx["error_message"] = " ".join([*([] if len(unshown) == len(fields) else [ctx["error_message"]]),
+                                             *unshown])
+            response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
     finish_page_response(request, response)
     return response
+
+
+def _fields_summary(count: int) -> str:
+    return i18n.translations(i18n.get_locale()).ngettext(
+        "Correct the field marked below.", "Correct the %(num)d fields marked below.", count) % {"num": count}
 
 
 def finish_page_response(request: Request, response: Response) -> None:

@@ -13,9 +13,16 @@ from app.account.models import Account
 from app.audit.readable import audit_fields
 from app.audit.service import audit_labels, log_action
 from app.core import clock, db
+from app.core.errors import FieldErrors
 from app.core.i18n import _l
 from app.core.tenancy import require_scope
-from app.core.text import SINGLE_LINE_MESSAGE, clean_text, has_line_break_or_control
+from app.core.text import (
+    SINGLE_LINE_MESSAGE,
+    check_length,
+    clean_text,
+    column_limit,
+    has_line_break_or_control,
+)
 from app.directory.errors import N_, InvalidProfile, ProfileNotFound
 from app.directory.models import Profile
 from app.space.models import Space, SpaceMember
@@ -82,15 +89,15 @@ def validate(data: ProfileInput) -> ProfileInput:
     for name in ("display_name", "headline"):  # one line, refused like the API's SingleLine
         if has_line_break_or_control((getattr(data, name) or "").strip()):
             errors[name] = SINGLE_LINE_MESSAGE
-    data.display_name = " ".join(clean_text(data.display_name).split())[:120]
+    limits = FieldErrors()  # the limits stated ("120 characters at most"), the columns' own
+    data.display_name = " ".join(clean_text(data.display_name).split())
     if not data.display_name and "display_name" not in errors:
         errors["display_name"] = N_("This field is required.")
+    limits.check(check_length, data.display_name, "display_name", column_limit(Profile, "display_name"))
     data.headline = " ".join(clean_text(data.headline).split())
-    if len(data.headline) > 160:
-        errors["headline"] = N_("This value is too long.")
+    limits.check(check_length, data.headline, "headline", column_limit(Profile, "headline"))
     data.bio = clean_text(data.bio).strip()
-    if len(data.bio) > 4000:
-        errors["bio"] = N_("This value is too long.")
+    limits.check(check_length, data.bio, "bio", column_limit(Profile, "bio"))
     skills = sorted({normalize_skill(s) for s in data.skills if normalize_skill(s)})
     if len(skills) > MAX_SKILLS:
         errors["skills"] = N_("At most 20 skills.")
@@ -100,8 +107,8 @@ def validate(data: ProfileInput) -> ProfileInput:
     if len(links) > MAX_LINKS and "links" not in errors:
         errors["links"] = N_("At most 5 links.")
     data.links = [link for link in links if link]
-    if errors:
-        raise InvalidProfile(fields=errors)
+    if errors or limits:
+        raise InvalidProfile(fields={**limits.fields, **errors}, field_params=limits.field_params)
     return data
 
 

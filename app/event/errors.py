@@ -73,6 +73,14 @@ class CapacityBelowRegistrations(Conflict):
                          fields={"capacity": N_("At least %(count)s: people are already confirmed.")})
 
 
+class EventInThePast(ValidationFailed):
+    code = "event_in_the_past"
+    message = N_("The start is in the past: choose a date to come.")
+
+    def __init__(self) -> None:
+        super().__init__(fields={"starts_at": N_("The start is in the past.")})
+
+
 class EventNotEditable(Conflict):
     code = "event_not_editable"
     message = N_("A cancelled or past event cannot be changed.")

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from app.core import money
-from app.core.errors import ValidationFailed
-from app.core.text import clean_text, require_one_line
+from app.core.errors import FieldErrors
+from app.core.text import require_text
 from app.event.errors import (
     N_,
     DeadlineAfterStart,
@@ -56,39 +56,45 @@ def to_utc(value: datetime, tz: str) -> datetime:
 
 
 
+TITLE_MAX = 200
+PLACE_MAX = 200
+DESCRIPTION_MAX = 20000
+
+
+def _check_text(data: EventInput, errors: FieldErrors) -> None:
+    """The typed text: a title and a place on one line — a line break is refused beside the field
+    (e-mail subjects, iCalendar properties), never flattened —, each field within its limit
+    (stated, never cut)."""
+    data.title = " ".join((errors.check(require_text, data.title, "title", max_length=TITLE_MAX,
+                                        required=False) or "").split())
+    if not data.title and "title" not in errors.fields:
+        errors.add("title", N_("Give the event a title."))
+    data.description = errors.check(require_text, data.description, "description", max_length=DESCRIPTION_MAX,
+                                    required=False, single_line=False) or ""
+    data.place = " ".join((errors.check(require_text, data.place, "place", max_length=PLACE_MAX,
+                                        required=False) or "").split())
+    if not data.place and data.resource_id is None and "place" not in errors.fields:
+        errors.merge(InvalidPlace())
+
+
 def validate(data: EventInput) -> EventInput:
-    data.description = clean_text(data.description)
-    # One line (e-mail subjects, iCalendar properties): refused like the API's SingleLine, not flattened.
-    single = {}
-    for name in ("title", "place"):
-        try:
-            setattr(data, name, " ".join(require_one_line(getattr(data, name), name).split()))
-        except ValidationFailed as exc:
-            single.update(exc.fields)
-    if single:
-        raise ValidationFailed(fields=single, code="invalid_text")
-    if not data.title:
-        raise ValidationFailed(fields={"title": N_("Give the event a title.")})
-    if len(data.title) > 200:
-        raise ValidationFailed(fields={"title": N_("This value is too long.")})
-    if len(data.description or "") > 20000:
-        raise ValidationFailed(fields={"description": N_("This value is too long.")})
-    data.place = (data.place or "").strip()[:200]
-    if not data.place and data.resource_id is None:
-        raise InvalidPlace()
+    """Every field checked, every error reported at once (one ``ValidationFailed``)."""
+    errors = FieldErrors()
+    _check_text(data, errors)
     if data.ends_at <= data.starts_at:
-        raise EventEndsBeforeStart()
+        errors.merge(EventEndsBeforeStart())
     if data.registration_deadline is not None and data.registration_deadline > data.starts_at:
-        raise DeadlineAfterStart()
+        errors.merge(DeadlineAfterStart())
     if data.capacity is not None and data.capacity < 1:
-        raise InvalidCapacity()
+        errors.merge(InvalidCapacity())
     if data.visibility not in (Visibility.public, Visibility.members):
-        raise ValidationFailed(fields={"visibility": N_("Choose public or members only.")})
+        errors.add("visibility", N_("Choose public or members only."))
     if data.price_public_cents < 0:
-        raise InvalidPrice("price_public")
+        errors.merge(InvalidPrice("price_public"))
     if data.price_member_cents < 0:
-        raise InvalidPrice("price_member")
-    data.vat_rate_bp = vat.check_rate(data.vat_rate_bp, "vat_rate", optional=True)
+        errors.merge(InvalidPrice("price_member"))
+    data.vat_rate_bp = errors.check(vat.check_rate, data.vat_rate_bp, "vat_rate", optional=True)
+    errors.raise_if_any()
     return data
 
 
@@ -121,7 +127,6 @@ def parse_int(value: str | None) -> int | None:
 
 
 def event_input_from_form(form: dict[str, str], tz: str) -> EventInput:
-    errors: dict[str, str] = {}
     values: dict = {}
     parsers = {
         "starts_at": lambda: parse_local(form.get("starts_at"), tz, "starts_at"),
@@ -133,16 +138,14 @@ def event_input_from_form(form: dict[str, str], tz: str) -> EventInput:
         "price_member_cents": lambda: money.parse_cents(form.get("price_member"), "price_member"),
         "vat_rate_bp": lambda: vat.parse_rate(form.get("vat_rate"), "vat_rate", optional=True),
     }
-    first_error: ValidationFailed | None = None
+    errors = FieldErrors()
     for name, parse in parsers.items():
-        try:
-            values[name] = parse()
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
-            first_error = first_error or exc
-    if first_error is not None:
-        first_error.fields = errors
-        raise first_error
+        values[name] = errors.check(parse)
+    if errors:  # the text fields' errors too, so that one submit shows them all
+        _check_text(EventInput(title=form.get("title", ""), description=form.get("description", ""),
+                               place=form.get("place", ""), resource_id=parse_int(form.get("resource_id")),
+                               starts_at=datetime.now(UTC), ends_at=datetime.now(UTC)), errors)
+        errors.raise_if_any()
     return EventInput(
         title=form.get("title", ""), description=form.get("description", ""), place=form.get("place", ""),
         resource_id=parse_int(form.get("resource_id")),

@@ -11,16 +11,16 @@ from fastapi.responses import Response
 from app.account.api import client_ip
 from app.account.deps import OptionalAccount
 from app.core import i18n, security
-from app.core.errors import FabriqueError, NotFound, SpaceSuspended, ValidationFailed
+from app.core.errors import FabriqueError, FieldErrors, NotFound, SpaceSuspended
 from app.core.i18n import _
 from app.core.markdown import render_markdown
 from app.core.tenancy import set_scope
-from app.core.text import SINGLE_LINE_MESSAGE, clean_text, has_line_break_or_control
+from app.core.text import column_limit, require_text
 from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, redirect, render
 from app.event import notify, service
 from app.event import registration as registrations
 from app.event.calendar import ics_response
-from app.event.errors import N_, EventNotFound, RegistrationNotFound
+from app.event.errors import EventNotFound, RegistrationNotFound
 from app.event.models import Event, Registration, RegistrationStatus
 from app.event.web import remember_spaces, router
 from app.pricing import service as pricing
@@ -82,20 +82,12 @@ async def public_event_page(
 
 
 def _visitor_fields(form: dict[str, str]) -> tuple[str, str]:
-    errors = {}
-    raw_name = (form.get("name") or "").strip()
-    if has_line_break_or_control(raw_name):  # it becomes an e-mail header's display name
-        errors["name"] = SINGLE_LINE_MESSAGE
-    name = " ".join(clean_text(raw_name).split())[:120]
-    if not name and not errors:
-        errors["name"] = N_("This field is required.")
-    try:
-        email = form_email(form.get("email"))
-    except ValidationFailed as exc:
-        errors.update(exc.fields)
-        email = ""
-    if errors:
-        raise ValidationFailed(fields=errors)
+    errors = FieldErrors()
+    # It becomes an e-mail header's display name: a line break is refused, never flattened.
+    name = " ".join((errors.check(require_text, form.get("name", ""), "name",
+                                  max_length=column_limit(Registration, "name")) or "").split())
+    email = errors.check(form_email, form.get("email"))
+    errors.raise_if_any()
     return name, email
 
 

@@ -21,6 +21,7 @@ from app.event.errors import (
     CannotPublish,
     CapacityBelowRegistrations,
     DeclineMessageRequired,
+    EventInThePast,
     EventNotEditable,
     EventNotFound,
     NotAProposal,
@@ -73,6 +74,8 @@ async def create_event(
     """Create a draft (or published) event; with ``repeat_weeks`` = n, a weekly series of n events.
 
     Publishing holds the event's room: a conflict refuses the whole request."""
+    if data.starts_at <= clock.now():
+        raise EventInThePast()
     data = await _with_room(session, data)
     intervals = [(data.starts_at, data.ends_at)]
     series = None

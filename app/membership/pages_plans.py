@@ -9,8 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from app.booking import forms
-from app.core import money
+from app.core import forms, money
 from app.core.errors import FabriqueError, NotFound
 from app.core.i18n import _, _l
 from app.core.permissions import Perm

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from app.booking import forms, hours
+from app.booking import hours
 from app.booking.deps import ValidClosure
-from app.core import clock, money
-from app.core.errors import FabriqueError
+from app.core import clock, forms, money
+from app.core.errors import FabriqueError, FieldErrors
 from app.core.i18n import _, _l
 from app.core.permissions import Perm, Role
 from app.core.schemas import IdPath
@@ -25,8 +25,8 @@ from app.space.deps import ResourceManage, SpaceContext
 
 router = page_router()
 
-register_space_nav(40, Perm.resource_manage, _l("Resources"), "resources")
-register_space_nav(45, Perm.resource_manage, _l("Opening hours"), "opening-hours")
+register_space_nav(40, Perm.resource_manage, _l("Resources"), "resources", group="manage")
+register_space_nav(45, Perm.resource_manage, _l("Opening hours"), "opening-hours", group="manage")
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday"))
 UNIT_LABELS = {"hour": _l("By the hour"), "half_day": _l("By the half-day"), "day": _l("By the day")}
@@ -58,28 +58,38 @@ async def resources_page(request: Request, ctx: ResourceManage, session: Session
 
 
 def _values(form: dict[str, str]) -> dict:
-    """Resource fields from the form (prices typed in euros, durations in minutes)."""
-    return {
+    """Resource fields from the form (prices typed in euros, durations in minutes). Every field's
+    error is reported at once: those of the numbers typed and those ``check_resource`` finds."""
+    errors = FieldErrors()
+
+    def number(name: str, **limits: Any) -> int | None:
+        return errors.check(forms.parse_int, form.get(name), name, **limits)
+
+    values = {
         "name": form.get("name", ""),
         "kind": form.get("kind", ""),
         "description": form.get("description", "").strip(),
-        "capacity": forms.parse_int(form.get("capacity"), "capacity", default=1, minimum=1, maximum=500),
+        "capacity": number("capacity", default=1, minimum=1, maximum=500),
         "unit": form.get("unit", "hour"),
-        "granularity_minutes": forms.parse_int(form.get("granularity_minutes"), "granularity_minutes", default=30),
-        "min_minutes": forms.parse_int(form.get("min_minutes"), "min_minutes"),
-        "max_minutes": forms.parse_int(form.get("max_minutes"), "max_minutes"),
-        "buffer_minutes": forms.parse_int(form.get("buffer_minutes"), "buffer_minutes", default=0, maximum=1440),
-        "horizon_days": forms.parse_int(form.get("horizon_days"), "horizon_days", maximum=3650),
-        "cancel_deadline_hours": forms.parse_int(form.get("cancel_deadline_hours"), "cancel_deadline_hours",
-                                                 default=0, maximum=24 * 90),
+        "granularity_minutes": number("granularity_minutes", default=30),
+        "min_minutes": number("min_minutes"),
+        "max_minutes": number("max_minutes"),
+        "buffer_minutes": number("buffer_minutes", default=0, maximum=1440),
+        "horizon_days": number("horizon_days", maximum=3650),
+        "cancel_deadline_hours": number("cancel_deadline_hours", default=0, maximum=24 * 90),
         "late_cancel": form.get("late_cancel", "refuse"),
         "allowed_roles": [r.value for r in Role if form.get(f"role_{r.value}")],
         "required_tags": form.get("required_tags", ""),
-        "price_public_cents": money.parse_cents(form.get("price_public"), "price_public"),
-        "price_member_cents": money.parse_cents(form.get("price_member"), "price_member"),
-        "vat_rate_bp": vat.parse_rate(form.get("vat_rate"), "vat_rate", optional=True),
-        "position": forms.parse_int(form.get("position"), "position", default=0, maximum=10000),
+        "price_public_cents": errors.check(money.parse_cents, form.get("price_public"), "price_public"),
+        "price_member_cents": errors.check(money.parse_cents, form.get("price_member"), "price_member"),
+        "vat_rate_bp": errors.check(vat.parse_rate, form.get("vat_rate"), "vat_rate", optional=True),
+        "position": number("position", default=0, maximum=10000),
     }
+    if errors:
+        text = ("name", "kind", "description", "unit", "late_cancel", "allowed_roles", "required_tags")
+        errors.check(service.check_resource, {k: values[k] for k in text})
+        errors.raise_if_any("invalid_resource")
+    return values
 
 
 def _form_of(resource: Resource) -> dict[str, str]:

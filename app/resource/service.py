@@ -15,11 +15,11 @@ from app.audit.readable import audit_fields, audit_names
 from app.audit.service import audit_labels, log_action
 from app.booking.rules import UNITS
 from app.core.clock import now
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import FieldErrors, NotFound, ValidationFailed
 from app.core.i18n import N_, _l
 from app.core.permissions import Role
 from app.core.tenancy import require_scope
-from app.core.text import clean_text, require_one_line
+from app.core.text import check_length, clean_text, column_limit, require_one_line
 from app.pricing import vat
 from app.resource.models import Resource, ResourceBlock, ResourceKind
 from app.space.models import Space
@@ -60,38 +60,43 @@ def _csv(value: Any) -> str:
 
 
 def check_resource(values: dict[str, Any]) -> dict[str, Any]:
-    """Normalise and check a resource's fields; raises a 422 naming the field at fault."""
+    """Normalise and check a resource's fields; raises one 422 naming every field at fault."""
     out = dict(values)
+    errors = FieldErrors()
     if "name" in out:
-        out["name"] = clean_text(require_one_line(out["name"], "name"), 120)
-        if not out["name"]:
-            raise _invalid("name", N_("Give the resource a name."))
+        out["name"] = clean_text(errors.check(require_one_line, out["name"], "name") or "")
+        if not out["name"] and "name" not in errors.fields:
+            errors.add("name", N_("Give the resource a name."))
+        errors.check(check_length, out["name"], "name", column_limit(Resource, "name"))
     if "kind" in out and out["kind"] not in {k.value for k in ResourceKind}:
-        raise _invalid("kind", N_("Choose a kind of resource."))
+        errors.add("kind", N_("Choose a kind of resource."))
     if "unit" in out and out["unit"] not in UNITS:
-        raise _invalid("unit", N_("Choose how the resource is booked: by the hour, half-day or day."))
+        errors.add("unit", N_("Choose how the resource is booked: by the hour, half-day or day."))
     if "late_cancel" in out and out["late_cancel"] not in ("refuse", "charge"):
-        raise _invalid("late_cancel", N_("Choose what happens to a late cancellation."))
+        errors.add("late_cancel", N_("Choose what happens to a late cancellation."))
     if "allowed_roles" in out:
         out["allowed_roles"] = _csv(out["allowed_roles"])
         if set(out["allowed_roles"].split(",")) - {r.value for r in Role} - {""}:
-            raise _invalid("allowed_roles", N_("Unknown role."))
+            errors.add("allowed_roles", N_("Unknown role."))
     if "required_tags" in out:
-        out["required_tags"] = _csv(out["required_tags"])[:300]
+        out["required_tags"] = _csv(out["required_tags"])
+        errors.check(check_length, out["required_tags"], "required_tags", column_limit(Resource, "required_tags"))
     if "description" in out:
-        out["description"] = clean_text(out["description"], 2000)
+        out["description"] = clean_text(out["description"])
+        errors.check(check_length, out["description"], "description", column_limit(Resource, "description"))
     if "capacity" in out and not 1 <= out["capacity"] <= 500:
-        raise _invalid("capacity", N_("The capacity must be between 1 and 500."))
+        errors.add("capacity", N_("The capacity must be between 1 and 500."))
     if "granularity_minutes" in out and out["granularity_minutes"] not in (5, 10, 15, 20, 30, 60, 120):
-        raise _invalid("granularity_minutes", N_("Choose a step of 5, 10, 15, 20, 30, 60 or 120 minutes."))
+        errors.add("granularity_minutes", N_("Choose a step of 5, 10, 15, 20, 30, 60 or 120 minutes."))
     for name in ("price_public_cents", "price_member_cents", "buffer_minutes", "cancel_deadline_hours"):
         if name in out and out[name] is not None and out[name] < 0:
-            raise _invalid(name, N_("This value must not be negative."))
+            errors.add(name, N_("This value must not be negative."))
     for name in ("min_minutes", "max_minutes", "horizon_days"):
         if name in out and out[name] is not None and out[name] <= 0:
             out[name] = None  # 0 or empty means "no limit"
     if "vat_rate_bp" in out:
-        out["vat_rate_bp"] = vat.check_rate(out["vat_rate_bp"], "vat_rate_bp", optional=True)
+        out["vat_rate_bp"] = errors.check(vat.check_rate, out["vat_rate_bp"], "vat_rate_bp", optional=True)
+    errors.raise_if_any("invalid_resource")
     return out
 
 

@@ -52,10 +52,19 @@ async def get_space(ctx: SpaceView) -> SpaceRead:
 async def update_space(payload: SpaceUpdate, ctx: SpaceManage, session: SessionDep) -> SpaceRead:
     sent = payload.model_dump(exclude_unset=True)
     legal = {k: sent.pop(k) for k in LEGAL_FIELDS if k in sent}
-    await service.update_space(session, ctx.space, ctx.account, **sent)
+    public = {k: sent.pop(k) for k in ("public_page", "public_blocks", "public_text") if k in sent}
+    space = ctx.space
+    await service.update_space(session, space, ctx.account, **sent)
     if legal:
-        await service.set_legal_identity(session, ctx.space, ctx.account, legal)
-    return SpaceRead.model_validate(ctx.space)
+        await service.set_legal_identity(session, space, ctx.account, legal)
+    if public:  # what is not sent stays as it is
+        blocks = public.get("public_blocks")
+        await service.set_public_page(
+            session, space, ctx.account,
+            published=space.public_page if public.get("public_page") is None else public["public_page"],
+            blocks=set(space.public_blocks.split(",") if blocks is None else blocks),
+            text=space.public_text if public.get("public_text") is None else public["public_text"])
+    return SpaceRead.model_validate(space)
 
 
 def _member_read(row: service.MemberRow, ctx: SpaceContext) -> MemberRead:

@@ -3,12 +3,16 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint, true
+from sqlalchemy import UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import now
 from app.core.permissions import Role
 from app.core.tenancy import SpaceScoped
+
+# The parts of the public page a manager may publish, in the order the page shows them.
+PUBLIC_BLOCKS = ("presentation", "address", "hours", "resources", "prices", "events", "join")
+PUBLIC_TEXT_MAX = 5000
 
 
 class Space(SQLModel, table=True):
@@ -40,6 +44,12 @@ class Space(SQLModel, table=True):
     default_vat_rate_bp: int = Field(default=2000, sa_column_kwargs={"server_default": "2000"})
     prices_include_vat: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     # -- end of pricing settings
+    # -- public page (app.public): what a visitor sees at /s/{slug}. Nothing until the manager
+    # publishes it, then only the blocks chosen (PUBLIC_BLOCKS, comma-separated).
+    public_page: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    public_blocks: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    public_text: str = Field(default="", max_length=PUBLIC_TEXT_MAX, sa_column_kwargs={"server_default": ""})
+    # -- end of public page
     suspended_at: datetime | None = None
     suspended_reason: str | None = Field(default=None, max_length=300)
     # Grows with every change to the space's resources, hours, closures, blocks or calendar pushes
@@ -49,6 +59,13 @@ class Space(SQLModel, table=True):
     config_version: int = Field(default_factory=lambda: secrets.randbelow(2**30),
                                 sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=now)
+
+    @property
+    def public_block_set(self) -> frozenset[str]:
+        """The blocks a visitor sees (none while the page is not published)."""
+        if not self.public_page:
+            return frozenset()
+        return frozenset(b for b in self.public_blocks.split(",") if b in PUBLIC_BLOCKS)
 
     @property
     def charges_vat(self) -> bool:

@@ -7,22 +7,22 @@ from app.account.deps import CurrentAccount, OptionalAccount
 from app.account.models import Account
 from app.audit.readable import readable
 from app.audit.service import list_space_entries
-from app.core.errors import FabriqueError, ValidationFailed
+from app.core.errors import FabriqueError, FieldErrors, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm, Role
 from app.core.web import SessionDep, form_data, form_email, page_router, redirect, register_space_nav, render
 from app.pricing import vat
 from app.pricing.forms import vat_choices
 from app.space import service
-from app.space.deps import AuditView, MemberManage, MemberView, SpaceContext, SpaceManage, SpaceView
+from app.space.deps import AuditView, MemberManage, MemberView, SpaceContext, SpaceManage
 from app.space.legal import LEGAL_FIELDS
-from app.space.models import Space
+from app.space.models import PUBLIC_BLOCKS, Space
 
 router = page_router()
 
 register_space_nav(80, Perm.member_view, _l("People"), "members")
-register_space_nav(90, Perm.space_manage, _l("Settings"), "settings")
-register_space_nav(95, Perm.audit_view, _l("Activity log"), "audit")
+register_space_nav(90, Perm.space_manage, _l("Settings"), "settings", group="manage")
+register_space_nav(95, Perm.audit_view, _l("Activity log"), "audit", group="manage")
 
 async def _remember_spaces(request: Request, session, account) -> None:
     request.state.my_spaces = await service.spaces_of(session, account.id)
@@ -59,8 +59,9 @@ async def create_space(request: Request, account: CurrentAccount, session: Sessi
     return redirect(f"/s/{space.slug}", message=_("Your space is ready. Invite your team!"))
 
 
-@router.get("/s/{slug}")
-async def space_home(request: Request, ctx: SpaceView, session: SessionDep) -> Response:
+async def member_home(request: Request, ctx: SpaceContext, session: SessionDep) -> Response:
+    """The space's home for its members; ``/s/{slug}`` is routed by app.public, which shows
+    visitors the public page instead."""
     await _remember_spaces(request, session, ctx.account)
     members = await service.list_members(session) if ctx.can(Perm.member_view) else []
     invitations = await service.pending_invitations(session) if ctx.can(Perm.member_manage) else []
@@ -190,8 +191,26 @@ def _pricing_form(space: Space) -> dict[str, str]:
             "prices_include_vat": "included" if space.prices_include_vat else "excluded"}
 
 
+PUBLIC_BLOCK_LABELS = {
+    "presentation": _l("Presentation (the text below)"),
+    "address": _l("Address and map link"),
+    "hours": _l("Opening hours and closures"),
+    "resources": _l("Resources and their capacity"),
+    "prices": _l("Public prices of the resources"),
+    "events": _l("Upcoming public events"),
+    "join": _l("How to join"),
+}
+
+
+def _public_form(space: Space) -> dict[str, str]:
+    form = {"public_text": space.public_text, "public_page": "on" if space.public_page else ""}
+    form |= {f"block_{b}": "on" for b in space.public_blocks.split(",") if b in PUBLIC_BLOCKS}
+    return form
+
+
 def _settings_context(ctx: SpaceContext) -> dict[str, object]:
-    return {"ctx": ctx, "timezones": sorted(service.TIMEZONES), "vat_rates": vat_choices(default_choice=False)}
+    return {"ctx": ctx, "timezones": sorted(service.TIMEZONES), "vat_rates": vat_choices(default_choice=False),
+            "public_blocks": [(b, PUBLIC_BLOCK_LABELS[b]) for b in PUBLIC_BLOCKS]}
 
 # -- end of pricing settings
 
@@ -201,22 +220,38 @@ async def settings_form(request: Request, ctx: SpaceManage, session: SessionDep)
     await _remember_spaces(request, session, ctx.account)
     s = ctx.space
     form = {k: "" if getattr(s, k) is None else str(getattr(s, k)) for k in ("name", "timezone", "locale", *LEGAL_FIELDS)}
-    form |= _pricing_form(s)
+    form |= _pricing_form(s) | _public_form(s)
     return render(request, "manage/settings.html", _settings_context(ctx), form=form)
 
 
 @router.post("/s/{slug}/settings")
 async def save_settings(request: Request, ctx: SpaceManage, session: SessionDep) -> Response:
     form = await form_data(request)
+    errors = FieldErrors()  # every section's errors at once; any error leaves the space unchanged
     try:
         if len(form.get("name", "").strip()) < 2:
-            raise ValidationFailed(fields={"name": N_("Give the space a name (at least 2 characters).")})
-        await service.update_space(
-            session, ctx.space, ctx.account, name=form["name"].strip(), timezone=form.get("timezone") or None,
-            locale=form.get("locale") if form.get("locale") in ("fr", "en") else None,
-            **_pricing(form),
-        )
-        await service.set_legal_identity(session, ctx.space, ctx.account, _legal(form))
+            errors.add("name", N_("Give the space a name (at least 2 characters)."))
+        try:
+            await service.update_space(
+                session, ctx.space, ctx.account, name=form.get("name", "").strip() or None,
+                timezone=form.get("timezone") or None,
+                locale=form.get("locale") if form.get("locale") in ("fr", "en") else None,
+                **_pricing(form),
+            )
+        except ValidationFailed as exc:
+            errors.merge(exc)
+        try:
+            await service.set_legal_identity(session, ctx.space, ctx.account, _legal(form))
+        except ValidationFailed as exc:
+            errors.merge(exc)
+        if "public_text" in form:  # the form's public page section (a form without it changes nothing)
+            try:
+                await service.set_public_page(
+                    session, ctx.space, ctx.account, published=form.get("public_page") == "on",
+                    blocks={b for b in PUBLIC_BLOCKS if form.get(f"block_{b}") == "on"}, text=form.get("public_text"))
+            except ValidationFailed as exc:
+                errors.merge(exc)
+        errors.raise_if_any()
     except FabriqueError as exc:
         await _remember_spaces(request, session, ctx.account)
         return render(request, "manage/settings.html", _settings_context(ctx), error=exc, form=form)

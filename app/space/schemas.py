@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, computed_field
+from pydantic_core import PydanticCustomError
 
 from app.core.i18n import gettext
 from app.core.permissions import Role
 from app.core.schemas import SingleLine, Strict
 from app.pricing.vat import VAT_RATES_BP
 from app.space.legal import vat_mention
+from app.space.models import PUBLIC_BLOCKS, PUBLIC_TEXT_MAX
 
 DEFAULT_RATE_HELP = f"the space's VAT rate in basis points, one of {', '.join(map(str, VAT_RATES_BP))}"
 
@@ -30,6 +33,20 @@ class LegalIdentityWrite(Strict):
     payment_terms_days: int | str | None = Field(default=None, description="Days, 0 to 60 (default 30)")
 
 
+def _public_block(value: str) -> str:
+    if value not in PUBLIC_BLOCKS:
+        raise PydanticCustomError("enum", "One of: {blocks}.", {"blocks": ", ".join(PUBLIC_BLOCKS)})
+    return value
+
+
+PublicBlock = Annotated[str, AfterValidator(_public_block)]
+
+
+def _block_list(value: object) -> object:
+    """``Space.public_blocks`` as stored (comma-separated) read as a list."""
+    return [b for b in value.split(",") if b] if isinstance(value, str) else value
+
+
 class SpaceCreate(LegalIdentityWrite):
     name: SingleLine = Field(min_length=2, max_length=120)
     slug: str | None = Field(default=None, max_length=60)
@@ -46,6 +63,11 @@ class SpaceUpdate(LegalIdentityWrite):
     prices_include_vat: bool | None = Field(default=None, strict=True,
                                             description="whether typed prices include VAT")
     # -- end of pricing settings
+    # -- public page (app.public): what visitors see at /s/{slug}
+    public_page: bool | None = Field(default=None, strict=True, description="publish the public page")
+    public_blocks: list[PublicBlock] | None = Field(
+        default=None, max_length=len(PUBLIC_BLOCKS), description=f"the blocks shown: {', '.join(PUBLIC_BLOCKS)}")
+    public_text: str | None = Field(default=None, max_length=PUBLIC_TEXT_MAX, description="presentation (Markdown)")
 
 
 class SpaceRead(BaseModel):
@@ -70,6 +92,9 @@ class SpaceRead(BaseModel):
     payment_terms_days: int
     default_vat_rate_bp: int
     prices_include_vat: bool
+    public_page: bool
+    public_blocks: Annotated[list[str], BeforeValidator(_block_list)]
+    public_text: str
     created_at: datetime
 
     @computed_field(description="What invoices print for the VAT regime, in the caller's language")  # type: ignore[prop-decorator]

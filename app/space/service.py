@@ -25,7 +25,7 @@ from app.core.i18n import N_, _l
 from app.core.mail import queue_email
 from app.core.permissions import Perm, Role, has_perm
 from app.core.tenancy import all_spaces, require_scope, set_scope
-from app.core.text import multi_line, require_one_line
+from app.core.text import column_limit, multi_line, require_one_line, require_text
 from app.pricing import vat
 from app.space.errors import (
     AlreadyMember,
@@ -37,12 +37,13 @@ from app.space.errors import (
     SlugTaken,
 )
 from app.space.legal import LEGAL_FIELDS, check_legal_identity
-from app.space.models import Invitation, Space, SpaceMember
+from app.space.models import PUBLIC_BLOCKS, PUBLIC_TEXT_MAX, Invitation, Space, SpaceMember
 
 # What the audit page calls the actions logged here.
 audit_labels({
     "space.created": _l("Space created"),
     "space.updated": _l("Space settings changed"),
+    "space.public_page_changed": _l("Public page changed"),
     "space.legal_identity_changed": _l("Legal identity changed"),
     "space.suspended": _l("Space suspended"),
     "space.reactivated": _l("Space reactivated"),
@@ -108,7 +109,7 @@ async def create_space(
 ) -> tuple[Space, SpaceMember]:
     """Create a space owned by ``owner``; ``legal`` holds legal identity fields, checked by
     ``app.space.legal`` (unknown names are a programming error)."""
-    name = require_one_line(name, "name")
+    name = require_text(name, "name", max_length=column_limit(Space, "name"))
     slug = validate_slug(slug or slugify(name))
     validate_timezone(timezone)
     unknown = set(legal) - set(LEGAL_FIELDS)
@@ -134,7 +135,7 @@ async def create_space(
 
 async def update_space(session: AsyncSession, space: Space, actor: Account, **changes: object) -> Space:
     if changes.get("name") is not None:
-        changes["name"] = require_one_line(str(changes["name"]), "name")
+        changes["name"] = require_text(str(changes["name"]), "name", max_length=column_limit(Space, "name"))
     if changes.get("timezone") is not None:
         validate_timezone(str(changes["timezone"]))
     if changes.get("default_vat_rate_bp") is not None:  # pricing settings
@@ -149,6 +150,33 @@ async def update_space(session: AsyncSession, space: Space, actor: Account, **ch
         log_action(session, "space.updated", space_id=space.id, actor_id=actor.id, obj=space,
                    fields=",".join(sorted(changed)))
     return space
+
+
+async def set_public_page(
+    session: AsyncSession, space: Space, actor: Account, *, published: bool, blocks: set[str] | frozenset[str],
+    text: str | None,
+) -> Space:
+    """What visitors see at ``/s/{slug}``: whether the page is published, which blocks it shows
+    (``PUBLIC_BLOCKS``; unknown names are ignored) and the presentation text (markdown)."""
+    presentation = require_text(text, "public_text", max_length=PUBLIC_TEXT_MAX, required=False, single_line=False)
+    chosen = ",".join(b for b in PUBLIC_BLOCKS if b in blocks)
+    if (space.public_page, space.public_blocks, space.public_text) != (published, chosen, presentation):
+        space.public_page, space.public_blocks, space.public_text = published, chosen, presentation
+        session.add(space)
+        log_action(session, "space.public_page_changed", space_id=space.id, actor_id=actor.id, obj=space,
+                   published=published, blocks=chosen)
+    return space
+
+
+async def public_spaces(session: AsyncSession, *, limit: int = 100) -> list[Space]:
+    """Spaces that publish a public page (not suspended), by name: the visitors' list on the home
+    page. A cross-space query by nature; it reads nothing but the spaces' own public fields."""
+    with all_spaces(session):
+        rows = await session.exec(
+            select(Space).where(col(Space.public_page).is_(True), col(Space.suspended_at).is_(None))
+            .order_by(Space.name).limit(limit)
+        )
+        return list(rows.all())
 
 
 def legal_identity_of(space: Space) -> dict[str, object]:

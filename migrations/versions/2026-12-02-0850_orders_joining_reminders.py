@@ -1,7 +1,7 @@
 """Orders and joining: the pass an order buys; one pending join request per address and space; expiry reminders sent once.
 
 Revision ID: fb5d8c3154c6
-Revises: 60538530a43b
+Revises: 7b2f4e9a1c58
 Create Date: 2026-12-02 06:45:49.753735
 
 """
@@ -12,7 +12,7 @@ import sqlmodel  # noqa: F401
 from alembic import op
 
 revision: str = "fb5d8c3154c6"
-down_revision: str | Sequence[str] | None = "60538530a43b"
+down_revision: str | Sequence[str] | None = "7b2f4e9a1c58"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

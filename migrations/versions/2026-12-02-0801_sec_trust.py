@@ -1,7 +1,7 @@
 """sec: one live calendar feed URL per feed (partial unique index); login_attempt dropped; space_member.note
 
 Revision ID: 8a1f0c2d3e4b
-Revises: 60538530a43b
+Revises: 9f04d0d129df
 Create Date: 2026-12-02 08:00:00
 
 Concurrent "regenerate feed address" could leave two live URLs for one feed: older duplicates are
@@ -23,7 +23,7 @@ import sqlmodel  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision: str = '8a1f0c2d3e4b'
-down_revision: Union[str, Sequence[str], None] = '60538530a43b'
+down_revision: Union[str, Sequence[str], None] = '9f04d0d129df'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

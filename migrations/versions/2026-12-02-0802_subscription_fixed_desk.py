@@ -1,7 +1,7 @@
 """subscriptions: a fixed desk is held by one live subscription at a time
 
 Revision ID: 7b2f4c1d9e05
-Revises: 60538530a43b
+Revises: 8a1f0c2d3e4b
 Create Date: 2026-12-02 08:00:00
 
 A partial unique index on ``subscription.fixed_resource_id`` for subscriptions not ended: the
@@ -15,7 +15,7 @@ import sqlmodel  # noqa: F401
 
 
 revision: str = '7b2f4c1d9e05'
-down_revision: Union[str, Sequence[str], None] = '60538530a43b'
+down_revision: Union[str, Sequence[str], None] = '8a1f0c2d3e4b'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from app.booking.errors import N_
 from app.core.errors import ValidationFailed
+from app.core.i18n import N_
 
 YEARS = range(2000, 2201)
 

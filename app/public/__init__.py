@@ -1,0 +1,1 @@
+"""A space's public page: what a visitor sees at ``/s/{slug}`` (members see their space's home)."""
