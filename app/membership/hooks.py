@@ -88,7 +88,7 @@ async def end_subscriptions(session: AsyncSession, account: Account, deletion: D
         deletion.spaces.add(space_id)
         space = await session.get(Space, space_id)
         assert space is not None
-        await _leave(session, space, account.id, actor_id=account.id, reason="account deleted")
+        await _leave(session, space, account.id or 0, actor_id=account.id, reason="account deleted")
 
 
 @on_account_deletion(Stage.erase)
