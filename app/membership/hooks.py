@@ -37,9 +37,9 @@ from app.space.models import Space, SpaceMember
 audit_fields({
     "plan": _l("Plan"), "plan_id": _l("Plan"), "old_plan": _l("Previous plan"), "new_plan": _l("New plan"),
     "pass_product_id": _l("Pass"), "tier": _l("Membership tier"), "starts_on": _l("Starts on"),
-    "ends_on": _l("Ends on"), "on": _l("On"), "valid_until": _l("Valid until"), "forced": _l("Despite the commitment"),
-    "credit_cents": _l("Credited"), "charge_cents": _l("Charged"), "total_incl_cents": _l("Total incl. VAT"),
-    "purpose": _l("For"), "method": _l("Paid"), "quantity": _l("Units"), "units": _l("Units"),
+    "ends_on": _l("Ends on"), "on": _l("Effective date"), "valid_until": _l("Valid until"), "forced": _l("Despite the commitment"),
+    "credit_cents": _l("Amount credited"), "charge_cents": _l("Charged"), "total_incl_cents": _l("Total incl. VAT"),
+    "purpose": _l("Ordered for"), "method": _l("Paid"), "quantity": _l("Units"), "units": _l("Units"),
     "unit": _l("Unit"), "resource_kinds": _l("Resources"), "left_before": _l("Units left before"),
     # booking.credits_overridden (app.booking.credits, the bookings' side of the credit ledger)
     "use_credits": _l("Use credits"), "credits_given_back": _l("Units given back"),
@@ -47,7 +47,7 @@ audit_fields({
     "from_price_kind": _l("Priced before as"), "to_price_kind": _l("Priced after as"),
 })
 audit_values({
-    "on_site": _l("on site"), "adhesion": _l("adhésion"), "half_day": _l("half-day"), "hour": _l("hour"),
+    "on_site": _l("on site"), "free": _l("nothing to pay"), "adhesion": _l("adhésion"), "half_day": _l("half-day"), "hour": _l("hour"),
     "day": _l("day"),
 })
 
