@@ -52,7 +52,7 @@ audit_values({
 })
 
 
-@audit_names("plan_id", "plan")
+@audit_names("plan_id")  # not the object type "plan": a data key "plan" holds a plan's name already
 async def _plan_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     rows = await session.exec(select(Plan.id, Plan.name).where(col(Plan.id).in_(ids)))
     return {i: n for i, n in rows.all() if i is not None}

@@ -55,7 +55,7 @@ audit_labels({
     "member.removed": _l("Person removed"),
     "invitation.revoked": _l("Invitation revoked"),
 })
-audit_fields({"tags": _l("Tags"), "slug": _l("Address")})
+audit_fields({"tags": _l("Tags"), "slug": _l("Address"), "published": _l("Published"), "blocks": _l("Blocks shown")})
 
 
 @audit_names("space_member")
