@@ -424,7 +424,8 @@ async def request_to_join(payload: JoinRequestCreate, request: Request, session:
                           space: Annotated[Space, Depends(public_space)]) -> JoinRequestReceived:
     """A visitor asks to join (no account needed). The answer is the same whatever happens behind
     (an address that already asked, or has an account): 409 ``join_closed`` when the space takes no
-    requests. A space open to all accepts at once: the invitation e-mail goes out."""
+    requests, 404 ``plan_not_available`` for a plan not public. A space open to all accepts at
+    once: the invitation e-mail goes out."""
     from app.core.i18n import _
 
     await join.submit(session, space, name=payload.name, email=normalize_email(str(payload.email)),

@@ -42,7 +42,8 @@ class PlanNotFound(NotFound):
 
 
 class PlanNotAvailable(FabriqueError):
-    """A member asked for a private plan (staff assign those)."""
+    """A member (subscribing) or a visitor (asking to join) chose a plan not offered to them:
+    private (staff assign those), archived, or unknown."""
 
     status_code = 404
     code = "plan_not_available"
@@ -188,8 +189,3 @@ class JoinRequestNotFound(NotFound):
 class JoinRequestDecided(Conflict):
     code = "join_request_decided"
     message = N_("This request to join was already answered.")
-
-
-class PlanUnavailable(Conflict):
-    code = "plan_unavailable"
-    message = N_("This plan is not available (unknown, archived or not public).")

@@ -39,8 +39,8 @@ from app.core.i18n import _l
 from app.core.mail import queue_email
 from app.core.permissions import Perm, Role, has_perm
 from app.core.tenancy import require_scope
-from app.core.text import clean_text
-from app.membership.errors import JoinClosed, JoinRequestDecided, JoinRequestNotFound, PlanUnavailable
+from app.core.text import clean_text, require_one_line
+from app.membership.errors import JoinClosed, JoinRequestDecided, JoinRequestNotFound, PlanNotAvailable
 from app.membership.models import JoinPolicy, JoinRequest, JoinStatus, Plan
 from app.membership.settings import settings_of
 from app.space import service as spaces
@@ -66,7 +66,7 @@ async def _public_plan(session: AsyncSession, plan_id: int | None) -> int | None
         return None
     plan = (await session.exec(select(Plan).where(Plan.id == plan_id))).first()
     if plan is None or not plan.public or plan.archived_at is not None:
-        raise PlanUnavailable(fields={"plan_id": PlanUnavailable.message})
+        raise PlanNotAvailable(fields={"plan_id": PlanNotAvailable.message})
     return plan.id
 
 
@@ -87,8 +87,9 @@ async def submit(session: AsyncSession, space: Space, *, name: str, email: str, 
     if not await throttle.allow_mail(session, throttle.mail_buckets("join", email, ip)):
         log.info("join request to space %s not recorded: e-mail limit reached", space.id)
         return
-    req = JoinRequest(space_id=require_scope(session), name=name[:120], email=email,
-                      organisation=clean_text(organisation)[:200], needs=clean_text(needs)[:2000], plan_id=plan_id,
+    name, organisation = require_one_line(name, "name"), require_one_line(organisation, "organisation")
+    req = JoinRequest(space_id=require_scope(session), name=clean_text(name, 120), email=email,
+                      organisation=clean_text(organisation, 200), needs=clean_text(needs)[:2000], plan_id=plan_id,
                       created_at=clock.now())
     try:
         async with session.begin_nested():

@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +43,48 @@ class Balance:
         return self.bucket.unlimited
 
 
+@dataclass(frozen=True)
+class NewBucket:
+    """A bucket to open, and the units granted into it (``quantity`` ``None``: unlimited)."""
+
+    account_id: int
+    source: BucketSource
+    label: str
+    quantity: int | None
+    valid_from: datetime
+    valid_until: datetime
+    resource_kinds: str = ""
+    unit: str = ""
+    weekdays_only: bool = False
+    subscription_period_id: int | None = None
+    plan_allowance_id: int | None = None
+    pass_product_id: int | None = None
+    order_id: int | None = None
+    rollovers_left: int = 0
+    rolled_from_id: int | None = None
+
+
+def _bucket_row(space_id: int, b: NewBucket, *, actor_id: int | None, now: datetime) -> dict[str, Any]:
+    """The columns of a new bucket: the one place a bucket is built (``open_bucket``, ``open_buckets``)."""
+    if b.quantity is not None and b.quantity < 0:
+        raise ValueError("a grant is not negative")
+    return {"space_id": space_id, "account_id": b.account_id, "source": b.source, "label": b.label[:200],
+            "subscription_period_id": b.subscription_period_id, "plan_allowance_id": b.plan_allowance_id,
+            "pass_product_id": b.pass_product_id, "order_id": b.order_id, "resource_kinds": b.resource_kinds,
+            "unit": b.unit, "unlimited": b.quantity is None, "weekdays_only": b.weekdays_only,
+            "valid_from": b.valid_from, "valid_until": b.valid_until, "rolled_from_id": b.rolled_from_id,
+            "rollovers_left": b.rollovers_left, "created_by_id": actor_id, "created_at": now}
+
+
+def _entry_row(space_id: int, account_id: int, bucket_id: int, kind: EntryKind, quantity: int, *,
+               booking_id: int | None = None, reverses_id: int | None = None, actor_id: int | None = None,
+               reason: str = "", now: datetime) -> dict[str, Any]:
+    """The columns of an entry: the one place an entry is built (``add_entry``, the bulk writers)."""
+    return {"space_id": space_id, "account_id": account_id, "bucket_id": bucket_id, "kind": kind,
+            "quantity": quantity, "booking_id": booking_id, "reverses_id": reverses_id, "reason": reason[:300],
+            "actor_id": actor_id, "created_at": now}
+
+
 async def open_bucket(
     session: AsyncSession, *, account_id: int, source: BucketSource, label: str, quantity: int | None,
     valid_from: datetime, valid_until: datetime, resource_kinds: str = "", unit: str = "",
@@ -49,20 +93,32 @@ async def open_bucket(
     rolled_from_id: int | None = None, actor_id: int | None = None, reason: str = "",
 ) -> CreditBucket:
     """A new bucket and its grant entry (``quantity`` ``None``: unlimited, no grant needed)."""
-    if quantity is not None and quantity < 0:
-        raise ValueError("a grant is not negative")
-    bucket = CreditBucket(
-        space_id=require_scope(session), account_id=account_id, source=source, label=label[:200],
-        subscription_period_id=subscription_period_id, plan_allowance_id=plan_allowance_id,
-        pass_product_id=pass_product_id, order_id=order_id, resource_kinds=resource_kinds, unit=unit,
-        unlimited=quantity is None, weekdays_only=weekdays_only, valid_from=valid_from, valid_until=valid_until,
-        rolled_from_id=rolled_from_id, rollovers_left=rollovers_left, created_by_id=actor_id, created_at=clock.now(),
-    )
+    new = NewBucket(account_id, source, label, quantity, valid_from, valid_until, resource_kinds, unit,
+                    weekdays_only, subscription_period_id, plan_allowance_id, pass_product_id, order_id,
+                    rollovers_left, rolled_from_id)
+    bucket = CreditBucket(**_bucket_row(require_scope(session), new, actor_id=actor_id, now=clock.now()))
     session.add(bucket)
     await session.flush()
     if quantity:
         add_entry(session, bucket, EntryKind.grant, quantity, actor_id=actor_id, reason=reason)
     return bucket
+
+
+async def open_buckets(session: AsyncSession, new: Sequence[NewBucket], *, actor_id: int | None) -> list[int]:
+    """``open_bucket`` for thousands at once (the renewal job's allowances): the buckets and their
+    grant entries as bulk INSERTs, built as ``open_bucket`` builds them. Returns their ids, in order."""
+    if not new:
+        return []
+    now = clock.now()
+    space_id = require_scope(session)
+    ids = [int(i) for i in (await session.exec(
+        insert(CreditBucket).returning(col(CreditBucket.id), sort_by_parameter_order=True),
+        params=[_bucket_row(space_id, b, actor_id=actor_id, now=now) for b in new])).scalars()]
+    grants = [_entry_row(space_id, b.account_id, i, EntryKind.grant, b.quantity, actor_id=actor_id, now=now)
+              for b, i in zip(new, ids, strict=True) if b.quantity]
+    if grants:
+        await session.exec(insert(CreditEntry).returning(col(CreditEntry.id)), params=grants)  # VALUES batches
+    return ids
 
 
 def add_entry(session: AsyncSession, bucket: CreditBucket, kind: EntryKind, quantity: int, *,
@@ -72,9 +128,9 @@ def add_entry(session: AsyncSession, bucket: CreditBucket, kind: EntryKind, quan
     lock (``lock``) and have checked the balance: this does not."""
     if bucket.id is None:
         raise ValueError("flush the bucket first")
-    entry = CreditEntry(space_id=bucket.space_id, account_id=bucket.account_id, bucket_id=bucket.id, kind=kind,
-                        quantity=quantity, booking_id=booking_id, reverses_id=reverses_id, reason=reason[:300],
-                        actor_id=actor_id, created_at=clock.now())
+    entry = CreditEntry(**_entry_row(bucket.space_id, bucket.account_id, bucket.id, kind, quantity,
+                                     booking_id=booking_id, reverses_id=reverses_id, actor_id=actor_id,
+                                     reason=reason, now=clock.now()))
     session.add(entry)
     return entry
 
@@ -115,15 +171,46 @@ async def balances(session: AsyncSession, account_id: int, *, at: datetime | Non
 async def expire(session: AsyncSession, bucket: CreditBucket, *, at: datetime | None = None) -> int:
     """Close a bucket at its end: an expiry entry for what is left (locks it first). Returns the
     units expired. Idempotent: a bucket already expired is left alone."""
-    (locked,) = await lock(session, [bucket.id] if bucket.id is not None else [])
-    if locked.expired_at is not None:
-        return 0
-    left = (await sums(session, [locked.id]))[locked.id] if locked.id is not None else 0
-    if left > 0 and not locked.unlimited:
-        add_entry(session, locked, EntryKind.expiry, -left)
-    locked.expired_at = at or clock.now()
-    session.add(locked)
-    return max(left, 0) if not locked.unlimited else 0
+    at = at or clock.now()
+    closed, units = await expire_many(session, [bucket.id] if bucket.id is not None else [], at=at)
+    if closed:  # the caller's copy says so too (the UPDATE does not touch the session's objects)
+        set_committed_value(bucket, "expired_at", at)
+    return units
+
+
+async def expire_many(session: AsyncSession, bucket_ids: Sequence[int], *, at: datetime | None = None
+                      ) -> tuple[int, int]:
+    """``expire`` for many buckets at once (the renewal job closes thousands): lock them in id order,
+    write an ``expiry`` entry for what each has left, mark them expired — as plain rows, no objects
+    built. A bucket already expired (another run closed it meanwhile) is left alone. Returns
+    (buckets closed, units expired)."""
+    if not bucket_ids:
+        return 0, 0
+    locked = [(i, space_id, account_id, unlimited) for i, space_id, account_id, unlimited, expired_at in (
+        await session.exec(select(col(CreditBucket.id), col(CreditBucket.space_id), col(CreditBucket.account_id),  # type: ignore[call-overload]
+                                  col(CreditBucket.unlimited), col(CreditBucket.expired_at))
+                           .where(col(CreditBucket.id).in_(sorted(set(bucket_ids)))).order_by(col(CreditBucket.id))
+                           .with_for_update())
+    ).all() if expired_at is None]
+    if not locked:
+        return 0, 0
+    left = await sums(session, [b[0] for b in locked])
+    now = clock.now()
+    entries = [_entry_row(space_id, account_id, i, EntryKind.expiry, -left[i], now=now)
+               for i, space_id, account_id, unlimited in locked if not unlimited and left[i] > 0]
+    if entries:
+        await session.exec(insert(CreditEntry).returning(col(CreditEntry.id)), params=entries)  # VALUES batches
+    await session.exec(update(CreditBucket).where(col(CreditBucket.id).in_([b[0] for b in locked]))
+                       .values(expired_at=at or now).execution_options(synchronize_session=False))
+    return len(locked), sum(left[i] for i, _s, _a, unlimited in locked if not unlimited and left[i] > 0)
+
+
+async def expire_all_of(session: AsyncSession, account_id: int, *, at: datetime | None = None) -> int:
+    """Close every open bucket of a member who left the space (allowances, passes, grants): what is
+    left expires now. Returns the units expired."""
+    ids = (await session.exec(select(col(CreditBucket.id)).where(
+        CreditBucket.account_id == account_id, col(CreditBucket.expired_at).is_(None)))).all()
+    return (await expire_many(session, [i for i in ids if i is not None], at=at))[1]
 
 
 # -- staff: grants and adjustments, and what a member's ledger shows -----------------------------

@@ -16,12 +16,12 @@ from app.core.errors import FabriqueError, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm
 from app.core.tenancy import set_scope
-from app.core.text import clean_text
+from app.core.text import SINGLE_LINE_MESSAGE, clean_text, has_line_break_or_control
 from app.core.web import LANG_COOKIE, SessionDep, form_data, form_email, redirect, register_space_nav, render
 from app.membership import adhesion as adhesions
 from app.membership import join, overview
 from app.membership import orders as orders_
-from app.membership.errors import AdhesionRequired, JoinClosed, PlanUnavailable
+from app.membership.errors import AdhesionRequired, JoinClosed, PlanNotAvailable
 from app.membership.models import JoinPolicy, PassProduct, Subscription
 from app.membership.settings import settings_of
 from app.membership.web import router
@@ -106,7 +106,7 @@ async def subscribe(request: Request, ctx: SpaceMemberCtx, session: SessionDep) 
         plan_id = _int(form, "plan_id")
         plan = next((p for p in await join.public_plans(session) if p.id == plan_id), None)
         if plan is None or subscriptions is None:
-            raise PlanUnavailable()
+            raise PlanNotAvailable()
         if (await settings_of(session)).adhesion_for_plans and not await adhesions.is_current(
                 session, ctx.account.id, adhesions.local_today(ctx.space)):  # type: ignore[arg-type]
             raise AdhesionRequired()
@@ -176,8 +176,12 @@ async def join_submit(request: Request, space: VisitorSpace, session: SessionDep
     form = await form_data(request)
     try:
         errors: dict[str, str] = {}
-        name = " ".join(clean_text(form.get("name", "")).split())[:120]
-        if not name:
+        # One line each: a line break is refused beside its field, not flattened (app.core.text).
+        for field in ("name", "organisation"):
+            if has_line_break_or_control(clean_text(form.get(field, ""))):
+                errors[field] = SINGLE_LINE_MESSAGE
+        name = clean_text(form.get("name", ""))[:120]
+        if not name and "name" not in errors:
             errors["name"] = N_("This field is required.")
         try:
             email = form_email(form.get("email"))
@@ -188,8 +192,8 @@ async def join_submit(request: Request, space: VisitorSpace, session: SessionDep
             errors["plan_id"] = N_("Choose one.")
         if errors:
             raise ValidationFailed(fields=errors)
-        await join.submit(session, space, name=name, email=email, organisation=" ".join(
-            clean_text(form.get("organisation", "")).split())[:200], needs=form.get("needs", ""),
+        await join.submit(session, space, name=name, email=email, organisation=form.get("organisation", ""),
+            needs=form.get("needs", ""),
             plan_id=int(plan_id) if plan_id and int(plan_id) < 2**31 else None, ip=client_ip(request))
     except JoinClosed:
         return redirect(f"/s/{space.slug}/join")

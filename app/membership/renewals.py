@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,8 +26,6 @@ from app.core import clock, db
 from app.membership import ledger, periods
 from app.membership.models import (
     CreditBucket,
-    CreditEntry,
-    EntryKind,
     Plan,
     Subscription,
     SubscriptionPause,
@@ -205,27 +203,8 @@ async def expire_batch(session: AsyncSession, now: datetime, *, batch: int = BAT
     ids = [i for i in (await session.exec(
         select(col(CreditBucket.id)).where(col(CreditBucket.valid_until) <= now, col(CreditBucket.expired_at).is_(None))
         .order_by(col(CreditBucket.id)).limit(batch))).all() if i is not None]
-    if not ids:
-        return 0, 0
-    # Locked in id order (as ``ledger.lock``), read as plain rows: no objects to build for thousands.
-    locked = [(i, space_id, account_id, unlimited) for i, space_id, account_id, unlimited, expired_at in (
-        await session.exec(select(col(CreditBucket.id), col(CreditBucket.space_id), col(CreditBucket.account_id),  # type: ignore[call-overload]
-                                  col(CreditBucket.unlimited), col(CreditBucket.expired_at))
-                           .where(col(CreditBucket.id).in_(ids)).order_by(col(CreditBucket.id)).with_for_update())
-    ).all() if expired_at is None]
-    if not locked:
-        return len(ids), 0
-    left = await ledger.sums(session, [b[0] for b in locked])
-    stamp = clock.now()
-    entries = [{"space_id": space_id, "account_id": account_id, "bucket_id": i, "kind": EntryKind.expiry,
-                "quantity": -left[i], "reason": "", "created_at": stamp}
-               for i, space_id, account_id, unlimited in locked if not unlimited and left[i] > 0]
-    if entries:
-        await session.exec(insert(CreditEntry).returning(col(CreditEntry.id)), params=entries)  # VALUES batches
-    await session.exec(update(CreditBucket).where(
-        col(CreditBucket.id).in_([b[0] for b in locked])).values(expired_at=now)
-        .execution_options(synchronize_session=False))
-    return len(ids), len(locked)
+    closed, _units = await ledger.expire_many(session, ids, at=now)
+    return len(ids), closed
 
 
 async def due_count(session: AsyncSession, today: date) -> int:

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, insert, update
+from sqlalchemy import case, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
@@ -40,6 +40,7 @@ from app.audit.service import log_action
 from app.core import clock
 from app.core.i18n import N_, _, format_day
 from app.core.tenancy import require_scope
+from app.core.text import clean_text, require_one_line
 from app.membership import ledger, orders, periods
 from app.membership.errors import (
     ChangeOutsidePeriod,
@@ -61,7 +62,6 @@ from app.membership.errors import (
 from app.membership.models import (
     BucketSource,
     CreditBucket,
-    CreditEntry,
     EntryKind,
     Order,
     OrderPurpose,
@@ -74,7 +74,6 @@ from app.membership.models import (
 )
 from app.membership.settings import settings_of
 from app.pricing import service as charges
-from app.pricing.models import Charge
 from app.pricing.quote import Item, PricedLine, product_line
 from app.pricing.vat import Amounts
 from app.resource.models import Resource, ResourceBlock
@@ -208,16 +207,6 @@ class NewPeriod:
         return periods.days(self.starts_on, self.ends_on), periods.days(start, end)
 
 
-def _charge_row(space_id: int, x: PricedLine, order_id: int, account_id: int, now: datetime) -> dict[str, object]:
-    """A charge row for a line of an order (what ``charges.record`` writes, for a bulk INSERT)."""
-    return {"space_id": space_id, "account_id": account_id, "source_type": charges.Source.order, "source_id": order_id,
-            "item": x.item, "label": x.label[:200], "quantity": x.quantity, "unit": x.unit,
-            "unit_price_cents": x.unit_price_cents, "prices_include_vat": x.prices_include_vat,
-            "vat_rate_bp": x.vat_rate_bp, "price_kind": x.price_kind, "currency": x.currency,
-            "amount_excl_cents": x.amount_excl_cents, "vat_cents": x.vat_cents,
-            "amount_incl_cents": x.amount_incl_cents, "created_at": now}
-
-
 def _insert(session: AsyncSession):
     return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
 
@@ -255,16 +244,9 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
     priced = [(p, _period_lines(space, p)) for p in todo]
     priced = [(p, lines) for p, lines in priced if lines]
     if priced:
-        order_rows = [{"space_id": space_id, "account_id": p.account_id, "purpose": OrderPurpose.plan,
-                       "status": "open", "label": (p.label or period_label(space, p.plan, p.starts_on, p.ends_on))[:200],
-                       "currency": space.currency, "total_incl_cents": sum(x.amount_incl_cents for x in lines),
-                       "created_by_id": actor_id, "created_at": now, "updated_at": now} for p, lines in priced]
-        order_ids = [int(i) for i in (await session.exec(
-            insert(Order).returning(col(Order.id), sort_by_parameter_order=True), params=order_rows)).scalars()]
-        charge_rows = [_charge_row(space_id, x, order_id, p.account_id, now)
-                       for (p, lines), order_id in zip(priced, order_ids, strict=True) for x in lines]
-        # RETURNING makes the driver send the rows as multi-row VALUES batches, not one statement each.
-        await session.exec(insert(Charge).returning(col(Charge.id)), params=charge_rows)
+        order_ids = await orders.create_many(session, [
+            orders.NewOrder(p.account_id, OrderPurpose.plan, p.label or period_label(space, p.plan, p.starts_on, p.ends_on),
+                            lines) for p, lines in priced], currency=space.currency, actor_id=actor_id)
         order_of = {written[p.subscription_id]: o for (p, _), o in zip(priced, order_ids, strict=True)}
         period_id = col(SubscriptionPeriod.id)
         await session.exec(update(SubscriptionPeriod).where(period_id.in_(list(order_of))).values(
@@ -272,30 +254,19 @@ async def write_periods(session: AsyncSession, space: Space, items: Sequence[New
 
     # Allowance buckets and their grants.
     allowances = await allowances_of(session, sorted({p.plan.id for p in todo if p.plan.id is not None}))
-    bucket_rows, grants = [], []
+    buckets = []
     for p in todo:
         valid_from, valid_until = local_midnight(p.starts_on, space.timezone), local_midnight(p.ends_on, space.timezone)
         for a in allowances[p.plan.id or 0]:
             qty = a.quantity
             if qty is not None and p.partial:
                 qty = periods.prorate_units(qty, *p.share())
-            bucket_rows.append({
-                "space_id": space_id, "account_id": p.account_id, "source": BucketSource.allowance,
-                "label": p.plan.name[:200], "subscription_period_id": written[p.subscription_id],
-                "plan_allowance_id": a.id, "resource_kinds": a.resource_kinds, "unit": a.unit,
-                "unlimited": qty is None, "weekdays_only": a.weekdays_only, "valid_from": valid_from,
-                "valid_until": valid_until, "rollovers_left": p.plan.rollover_periods, "created_by_id": actor_id,
-                "created_at": now})
-            grants.append((p.account_id, qty))
-    if bucket_rows:
-        bucket_ids = [int(i) for i in (await session.exec(
-            insert(CreditBucket).returning(col(CreditBucket.id), sort_by_parameter_order=True),
-            params=bucket_rows)).scalars()]
-        entries = [{"space_id": space_id, "account_id": account, "bucket_id": b, "kind": EntryKind.grant,
-                    "quantity": qty, "reason": "", "actor_id": actor_id, "created_at": now}
-                   for (account, qty), b in zip(grants, bucket_ids, strict=True) if qty]
-        if entries:
-            await session.exec(insert(CreditEntry).returning(col(CreditEntry.id)), params=entries)
+            buckets.append(ledger.NewBucket(
+                p.account_id, BucketSource.allowance, p.plan.name, qty, valid_from, valid_until,
+                resource_kinds=a.resource_kinds, unit=a.unit, weekdays_only=a.weekdays_only,
+                subscription_period_id=written[p.subscription_id], plan_allowance_id=a.id,
+                rollovers_left=p.plan.rollover_periods))
+    await ledger.open_buckets(session, buckets, actor_id=actor_id)
 
     await _roll_over(session, space, todo, written, actor_id=actor_id)
 
@@ -356,10 +327,7 @@ async def expire_period_buckets(session: AsyncSession, sub: Subscription, *, at:
     ids = (await session.exec(select(col(CreditBucket.id)).join(
         SubscriptionPeriod, col(SubscriptionPeriod.id) == col(CreditBucket.subscription_period_id)).where(
         SubscriptionPeriod.subscription_id == sub.id, col(CreditBucket.expired_at).is_(None)))).all()
-    total = 0
-    for bucket in await ledger.lock(session, [i for i in ids if i is not None]):
-        total += await ledger.expire(session, bucket, at=at)
-    return total
+    return (await ledger.expire_many(session, [i for i in ids if i is not None], at=at))[1]
 
 
 async def _credit_order(session: AsyncSession, space: Space, sub: Subscription, plan: Plan, *, label: str,
@@ -564,6 +532,7 @@ async def pause(session: AsyncSession, space: Space, sub: Subscription, *, start
                 reason: str, actor_id: int | None, today: date | None = None) -> SubscriptionPause:
     """Pause from ``starts_on`` to ``ends_on`` (exclusive). It begins at once if it starts today
     (or earlier in the current period), otherwise the renewal job begins it on its first day."""
+    reason = clean_text(require_one_line(reason, "reason"), 300)
     sub = await get(session, sub.id or 0, lock=True)
     today = today or local_today(space)
     if sub.status == SubscriptionStatus.ended or (sub.ends_on is not None and starts_on >= sub.ends_on):
@@ -581,7 +550,7 @@ async def pause(session: AsyncSession, space: Space, sub: Subscription, *, start
     if overlapping is not None:
         raise PauseOverlaps()
     row = SubscriptionPause(space_id=require_scope(session), subscription_id=sub.id or 0, starts_on=starts_on,
-                            ends_on=ends_on, reason=reason[:300], created_by_id=actor_id, created_at=clock.now())
+                            ends_on=ends_on, reason=reason, created_by_id=actor_id, created_at=clock.now())
     session.add(row)
     await session.flush()
     log_action(session, "subscription.paused", space_id=space.id, actor_id=actor_id, obj=sub,
@@ -658,6 +627,7 @@ async def end(session: AsyncSession, space: Space, sub: Subscription, *, on: dat
               force: bool = False, reason: str = "", today: date | None = None) -> Subscription:
     """End on ``on`` (exclusive: the last day is the day before). Today or earlier ends it now,
     with the unused days of the period credited; a later day is kept for the renewal job."""
+    reason = clean_text(require_one_line(reason, "reason"), 300)
     sub = await get(session, sub.id or 0, lock=True)
     today = today or local_today(space)
     if sub.status == SubscriptionStatus.ended:
@@ -668,13 +638,13 @@ async def end(session: AsyncSession, space: Space, sub: Subscription, *, on: dat
         if not force:
             raise MinCommitmentNotReached(params={"date": _day(sub.committed_until, space)},
                                           fields={"on": MinCommitmentNotReached.message})
-        if not reason.strip():
+        if not reason:
             raise ForceNeedsReason(fields={"reason": ForceNeedsReason.message})
     if on < sub.current_period_start:
         raise EndBeforeStart(message=N_("A subscription cannot end before its current period."),
                              fields={"on": EndBeforeStart.message})
     sub.ends_on = on
-    sub.end_reason = reason.strip()[:300]
+    sub.end_reason = reason
     sub.updated_at = clock.now()
     session.add(sub)
     await session.flush()
@@ -701,6 +671,32 @@ async def cancel_at_period_end(session: AsyncSession, space: Space, sub: Subscri
     await session.flush()
     log_action(session, "subscription.cancelled", space_id=space.id, actor_id=actor_id, obj=sub, on=on.isoformat())
     return sub
+
+
+async def end_on_leaving(session: AsyncSession, space: Space, account_id: int, *, actor_id: int | None,
+                         reason: str, today: date | None = None) -> list[Subscription]:
+    """The person left the space (removed, or their account deleted): each live subscription ends
+    today — no commitment holds someone who is no longer there — with the unused days credited,
+    the allowance expired and the fixed desk released. One that has not started yet ends on its
+    first day (the whole period credited). Nothing renews after."""
+    today = today or local_today(space)
+    ids = (await session.exec(select(col(Subscription.id)).where(
+        Subscription.account_id == account_id, col(Subscription.status).in_(live()))
+        .order_by(col(Subscription.id)))).all()
+    ended = []
+    for sub_id in ids:
+        sub = await get(session, sub_id or 0, lock=True)
+        if sub.status == SubscriptionStatus.ended:
+            continue
+        on = max(today, sub.current_period_start)
+        sub.ends_on, sub.end_reason, sub.updated_at = on, reason[:300], clock.now()
+        session.add(sub)
+        await session.flush()
+        log_action(session, "subscription.end_set", space_id=space.id, actor_id=actor_id, obj=sub,
+                   on=on.isoformat(), forced=sub.committed_until is not None and on < sub.committed_until,
+                   reason=reason)
+        ended.append(await end_now(session, space, sub, actor_id=actor_id))
+    return ended
 
 
 async def end_now(session: AsyncSession, space: Space, sub: Subscription, *, actor_id: int | None) -> Subscription:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import clock
@@ -36,22 +40,41 @@ def _saved(source_id: int | None) -> int:
     return source_id
 
 
+def charge_row(space_id: int, x: PricedLine, *, source: Source, source_id: int, account_id: int | None,
+               now: datetime) -> dict[str, Any]:
+    """The columns of the charge for one priced line: the one place a charge is built from a line
+    (``record`` one source's, ``record_many`` thousands at once)."""
+    return {"space_id": space_id, "account_id": account_id, "source_type": source, "source_id": source_id,
+            "item": x.item, "label": x.label[:200], "quantity": x.quantity, "unit": x.unit,
+            "unit_price_cents": x.unit_price_cents, "prices_include_vat": x.prices_include_vat,
+            "vat_rate_bp": x.vat_rate_bp, "price_kind": x.price_kind, "currency": x.currency,
+            "amount_excl_cents": x.amount_excl_cents, "vat_cents": x.vat_cents,
+            "amount_incl_cents": x.amount_incl_cents, "created_at": now}
+
+
 def record(session: AsyncSession, lines: list[PricedLine], *, source: Source, source_id: int | None,
            account_id: int | None) -> list[Charge]:
     """Add a charge per kept line (``PricedLine.is_kept``; written with the caller's next flush, in its transaction)."""
     source_id = _saved(source_id)
     now = clock.now()
     space_id = require_scope(session)
-    charges = [
-        Charge(space_id=space_id, account_id=account_id, source_type=source, source_id=source_id, item=x.item,
-               label=x.label[:200], quantity=x.quantity, unit=x.unit, unit_price_cents=x.unit_price_cents,
-               prices_include_vat=x.prices_include_vat, vat_rate_bp=x.vat_rate_bp, price_kind=x.price_kind,
-               currency=x.currency, amount_excl_cents=x.amount_excl_cents, vat_cents=x.vat_cents,
-               amount_incl_cents=x.amount_incl_cents, created_at=now)
-        for x in lines if x.is_kept
-    ]
+    charges = [Charge(**charge_row(space_id, x, source=source, source_id=source_id, account_id=account_id, now=now))
+               for x in lines if x.is_kept]
     session.add_all(charges)
     return charges
+
+
+async def record_many(session: AsyncSession, sources: Sequence[tuple[int, int | None, list[PricedLine]]], *,
+                      source: Source) -> None:
+    """``record`` for many sources at once — ``(source id, account id, lines)`` each — as one bulk
+    INSERT (the renewal job's orders), written now."""
+    now = clock.now()
+    space_id = require_scope(session)
+    rows = [charge_row(space_id, x, source=source, source_id=source_id, account_id=account_id, now=now)
+            for source_id, account_id, lines in sources for x in lines if x.is_kept]
+    if rows:
+        # RETURNING makes the driver send the rows as multi-row VALUES batches, not one statement each.
+        await session.exec(insert(Charge).returning(col(Charge.id)), params=rows)
 
 
 def line_of(charge: Charge) -> PricedLine:

@@ -55,7 +55,7 @@ audit_labels({
     "member.removed": _l("Person removed"),
     "invitation.revoked": _l("Invitation revoked"),
 })
-audit_fields({"tags": _l("Tags"), "slug": _l("Address")})
+audit_fields({"tags": _l("Tags"), "slug": _l("Address"), "published": _l("Published"), "blocks": _l("Blocks shown")})
 
 
 @audit_names("space_member")
@@ -290,9 +290,23 @@ async def remove_member(
     _check_can_grant(actor_role, member.role)
     if member.role == Role.owner and await _owner_count(session) <= 1:
         raise LastOwner()
+    for step in _ON_MEMBER_REMOVED:
+        await step(session, space, member, actor)
     await session.delete(member)
     log_action(session, "member.removed", space_id=space.id, actor_id=actor.id, obj=member,
                account_id=member.account_id)
+
+
+# What other domains do when a member is removed from a space, in the same transaction, before the
+# membership row goes (e.g. their subscriptions end and their credits expire: app.membership.hooks).
+MemberRemoved = Callable[[AsyncSession, Space, SpaceMember, Account], Awaitable[None]]
+_ON_MEMBER_REMOVED: list[MemberRemoved] = []
+
+
+def on_member_removed(fn: MemberRemoved) -> MemberRemoved:
+    if fn not in _ON_MEMBER_REMOVED:
+        _ON_MEMBER_REMOVED.append(fn)
+    return fn
 
 
 MAX_TAGS = 30

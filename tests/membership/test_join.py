@@ -101,7 +101,7 @@ async def test_a_closed_space_takes_no_request_and_an_open_one_accepts_at_once(c
 async def test_bad_requests_have_their_codes_and_reveal_nothing(client, world, outbox):
     private = await create_plan(world.a.space, public=False)
     r = await client.post(url(world), json=ask(plan_id=private.id))
-    assert r.status_code == 409 and r.json()["error"]["code"] == "plan_unavailable"
+    assert r.status_code == 404 and r.json()["error"]["code"] == "plan_not_available"
     r = await client.post(url(world), json=ask(email="not-an-address"))
     assert r.status_code == 422
     assert (await client.post("/api/v1/spaces/nowhere/join-requests", json=ask())).status_code == 404
