@@ -299,8 +299,16 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
     rows = await avail.availability(session, ctx.space, first=days[0], last=days[-1], resources=resources,
                                     with_slots=False)  # timelines need no slots
     lo, hi = avail.local_bounds(days[0], days[-1], ctx.space.timezone)
-    bookings = await repository.bookings_between(session, lo, hi, resource_ids=[r.id for r in resources],  # type: ignore[misc]
-                                                  include_cancelled=True)
+    # The list under the timelines, a page at a time (a busy week holds a thousand bookings).
+    shown = [r.id for r in resources]
+    total = await repository.count_bookings_between(session, lo, hi, resource_ids=shown, include_cancelled=True)
+    pages = max(1, -(-total // CALENDAR_LIST_PAGE))
+    try:
+        page = min(pages, max(1, int(request.query_params.get("page", "1"))))
+    except ValueError:
+        page = 1
+    bookings = await repository.bookings_between(session, lo, hi, resource_ids=shown, include_cancelled=True,
+                                                 limit=CALENDAR_LIST_PAGE, offset=(page - 1) * CALENDAR_LIST_PAGE)
     # Who booked: for the timelines and for the list below, cancelled bookings included.
     names = {a.id: a.name for a in (await repository.accounts_by_id(
         session, [b.account_id for r in rows for b in r.bookings] + [b.account_id for b in bookings])).values()}
@@ -317,15 +325,44 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
                 move_url=f"/s/{ctx.space.slug}/bookings/{{id}}/move",
             ))
         timelines.append((d, timeline))
-    members = await spaces.list_members(session)
+    members, matches = await _member_picker(session, form or {})
     by_id = {r.id: r for r in all_resources}
     return await _page(request, ctx, session, "booking/calendar.html", {
         "day": day, "days": days, "week": week, "timelines": timelines, "bookings": bookings, "names": names,
         "resources": all_resources, "by_id": by_id, "selected": int(selected) if selected and selected.isdigit() else None,
-        "members": members, "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
+        "members": members, "matches": matches, "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
         "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
-        "sources": BookingSource,
+        "sources": BookingSource, "page": page, "pages": pages, "total": total,
     }, error=error, form=form)
+
+
+CALENDAR_LIST_PAGE = 50  # bookings listed under the calendar's timelines, per page
+
+# Up to this many members, "book on behalf" offers them all in a select; beyond, a search field
+# (name or e-mail; the page stays small and works without JavaScript).
+MEMBER_SELECT_MAX = 200
+MEMBER_MATCHES_MAX = 50
+
+
+async def _member_picker(session, form: dict) -> tuple[list | None, list]:
+    """``(members, matches)``: every member of a small space for a select (``None`` beyond
+    MEMBER_SELECT_MAX), and the members matching the text typed in the search field when the form
+    comes back (several matched: the staff choose one)."""
+    if await repository.member_count(session) <= MEMBER_SELECT_MAX:
+        return await repository.find_members(session, None, limit=MEMBER_SELECT_MAX), []
+    text = (form.get("member") or "").strip()
+    return None, (await repository.find_members(session, text, limit=MEMBER_MATCHES_MAX) if text else [])
+
+
+async def _member_named(session, text: str) -> int:
+    """The member that the search field names: the only match, or the one whose e-mail it is."""
+    matches = await repository.find_members(session, text, limit=MEMBER_MATCHES_MAX)
+    exact = [m for m in matches if m[2].lower() == text.strip().lower()]
+    if len(exact) == 1 or len(matches) == 1:
+        return (exact or matches)[0][0]
+    if not matches:
+        raise ValidationFailed(fields={"member_id": N_("No member matches this name or e-mail address.")})
+    raise ValidationFailed(fields={"member_id": N_("Several members match: choose one in the list.")})
 
 
 async def _staff_interval(session, ctx: SpaceContext, values: dict[str, str], day, resource: Resource) -> tuple:
@@ -349,6 +386,8 @@ async def book_on_behalf(request: Request, ctx: BookingManage, session: SessionD
     values = await form_data(request)
     try:
         member_id = forms.parse_int(values.get("member_id"), "member_id", minimum=1)
+        if member_id is None and (values.get("member") or "").strip():
+            member_id = await _member_named(session, values["member"])
         resource_id = forms.parse_int(values.get("resource_id"), "resource_id", minimum=1)
         if member_id is None:
             raise ValidationFailed(fields={"member_id": _("Choose a member.")})
