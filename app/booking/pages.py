@@ -8,6 +8,7 @@ with the message and the typed values (and, being a >= 400 response, writes noth
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -21,7 +22,7 @@ from app.booking.hours import load_calendar
 from app.booking.models import BookingSource, BookingStatus
 from app.core import clock, forms
 from app.core.errors import FabriqueError, ValidationFailed
-from app.core.i18n import N_, _, _l, format_day
+from app.core.i18n import N_, _, _l, format_day, ngettext
 from app.core.permissions import Perm
 from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
 from app.membership import ledger
@@ -111,6 +112,12 @@ async def book_page(request: Request, ctx: BookingCreate, session: SessionDep) -
         rooms.append({"avail": r, "timeline": timeline, "starts": starts, "runs": runs,
                       "durations": views.bookable_durations(r.resource, runs)})
     refusals = {r.id: _refusal(ctx, r) for r in all_resources}
+
+    @cache
+    def free_label(free: int) -> str:
+        """"3 free" under a free slot: translated once per count, not once per slot."""
+        return ngettext("%(num)d free", "%(num)d free", free)
+
     return await _page(request, ctx, session, "booking/book.html", {
         "day": day, "days": days, "week": week, "grids": grids, "rooms": rooms, "all_resources": all_resources,
         "refusals": refusals,
@@ -118,6 +125,7 @@ async def book_page(request: Request, ctx: BookingCreate, session: SessionDep) -
         "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
         "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
         "confirm_url": lambda res, s: views.confirm_url(ctx.space.slug, res.id, s.starts_at, s.ends_at),
+        "free_label": free_label,
     })
 
 
