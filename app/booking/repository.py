@@ -192,7 +192,7 @@ async def find_members(session: AsyncSession, text: str | None, *, limit: int) -
         stmt = stmt.where(func.lower(Account.name).contains(needle, autoescape=True)
                           | func.lower(Account.email).contains(needle, autoescape=True))
     rows = await session.exec(stmt.order_by(func.lower(Account.name), col(SpaceMember.id)).limit(limit))
-    return [(member_id, name, email) for member_id, name, email in rows.all()]
+    return [(int(member_id or 0), name, email) for member_id, name, email in rows.all()]
 
 
 async def resources_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Resource]:
