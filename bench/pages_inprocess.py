@@ -102,6 +102,8 @@ async def timing(args, bench_dsn: str) -> int:
                     r = await client.get(path, headers={"cookie": cookie})
                     times.append((time.perf_counter() - started) * 1000)
                 results[name] = (statistics.median(times), min(times), count, len(r.content))
+                if args.dump:
+                    Path(args.dump, f"{name}.html").write_bytes(r.content)
                 if args.profile == name:
                     import cProfile
                     import pstats
@@ -130,6 +132,7 @@ def main() -> int:
     parser.add_argument("--other-spaces", type=int, default=999)
     parser.add_argument("-n", type=int, default=15, help="timed requests per page (default 15)")
     parser.add_argument("--profile", help="print a cProfile of 5 requests of this page (stderr)")
+    parser.add_argument("--dump", help="write each page's body to this directory")
     parser.add_argument("--only", nargs="*", help="pages to time (default: all)")
     args = parser.parse_args()
     user, _at, hostport = args.pg.partition("@")

@@ -7,12 +7,16 @@ with the message and the typed values (and, being a >= 400 response, writes noth
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from app.account.models import Account
 from app.booking import availability as avail
@@ -20,11 +24,12 @@ from app.booking import credits, repository, rules, service, views
 from app.booking.deps import BookingCreate, BookingManage, MembershipManage, ValidBooking, beneficiary
 from app.booking.hours import load_calendar
 from app.booking.models import BookingSource, BookingStatus
-from app.core import clock, forms
+from app.booking.snapshot import snapshot_of
+from app.core import clock, forms, jobs
 from app.core.errors import FabriqueError, ValidationFailed
-from app.core.i18n import N_, _, _l, format_day, ngettext
+from app.core.i18n import N_, _, _l, format_day, get_locale, ngettext
 from app.core.permissions import Perm
-from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
+from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render, templates
 from app.membership import ledger
 from app.pricing import service as pricing
 from app.pricing.quote import PriceKind
@@ -304,9 +309,8 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
     all_resources = await list_resources(session, include_archived=False)
     selected = request.query_params.get("resource_id")
     resources = [r for r in all_resources if selected and selected.isdigit() and r.id == int(selected)] or all_resources
-    rows = await avail.availability(session, ctx.space, first=days[0], last=days[-1], resources=resources,
-                                    with_slots=False)  # timelines need no slots
     lo, hi = avail.local_bounds(days[0], days[-1], ctx.space.timezone)
+    timelines = await _timelines(session, ctx, days, resources, cached=error is None)
     # The list under the timelines, a page at a time (a busy week holds a thousand bookings).
     shown = [r.id for r in resources]
     total = await repository.count_bookings_between(session, lo, hi, resource_ids=shown, include_cancelled=True)
@@ -317,11 +321,50 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
         page = 1
     bookings = await repository.bookings_between(session, lo, hi, resource_ids=shown, include_cancelled=True,
                                                  limit=CALENDAR_LIST_PAGE, offset=(page - 1) * CALENDAR_LIST_PAGE)
-    # Who booked: for the timelines and for the list below, cancelled bookings included.
+    # Who booked, for the list (cancelled bookings included).
+    names = {a.id: a.name for a in (await repository.accounts_by_id(session, [b.account_id for b in bookings])).values()}
+    members, matches = await _member_picker(session, form or {})
+    by_id = {r.id: r for r in all_resources}
+    return await _page(request, ctx, session, "booking/calendar.html", {
+        "day": day, "days": days, "week": week, "timelines": timelines, "bookings": bookings, "names": names,
+        "resources": all_resources, "by_id": by_id, "selected": int(selected) if selected and selected.isdigit() else None,
+        "members": members, "matches": matches, "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
+        "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
+        "sources": BookingSource, "page": page, "pages": pages, "total": total,
+    }, error=error, form=form)
+
+
+@dataclass
+class _Timelines:
+    counter: int
+    html: Markup
+    expires: float
+
+
+_timelines_cache: OrderedDict[tuple, _Timelines] = OrderedDict()
+
+
+async def _timelines(session, ctx: SpaceContext, days: list[date], resources: list[Resource], *,
+                     cached: bool) -> Markup:
+    """The staff calendar's timelines (every booking of the days shown, with who made it), rendered.
+
+    Kept per process like the availability API's answers (``app.booking.availability``): keyed by the
+    space's configuration snapshot, the days, the resources and the language, reused while the space's
+    "bookings" change counter is unchanged, for at most ``avail.CACHE_TTL`` seconds (a renamed member
+    shows within that time). A week of 50 rooms is ~1,000 bars: building and rendering them was most
+    of the page's time."""
+    snap = await snapshot_of(session, ctx.space)
+    counter = await jobs.counter("bookings", ctx.space.id) if cached else None
+    key = (snap.key, tuple(days), tuple(r.id for r in resources), get_locale())
+    found = _timelines_cache.get(key)
+    if found is not None and counter is not None and found.counter == counter and time.monotonic() < found.expires:
+        _timelines_cache.move_to_end(key)
+        return found.html
+    rows = await avail.availability(session, ctx.space, first=days[0], last=days[-1], resources=resources,
+                                    with_slots=False)  # timelines need no slots
     names = {a.id: a.name for a in (await repository.accounts_by_id(
-        session, [b.account_id for r in rows for b in r.bookings] + [b.account_id for b in bookings])).values()}
-    cal = await load_calendar(session, ctx.space)
-    first, last = views.axis(cal, days)
+        session, [b.account_id for r in rows for b in r.bookings])).values()}
+    first, last = views.axis(snap.calendar, days)
     tz = ctx.space.timezone
     timelines = []
     for d in days:
@@ -333,15 +376,12 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
                 move_url=f"/s/{ctx.space.slug}/bookings/{{id}}/move",
             ))
         timelines.append((d, timeline))
-    members, matches = await _member_picker(session, form or {})
-    by_id = {r.id: r for r in all_resources}
-    return await _page(request, ctx, session, "booking/calendar.html", {
-        "day": day, "days": days, "week": week, "timelines": timelines, "bookings": bookings, "names": names,
-        "resources": all_resources, "by_id": by_id, "selected": int(selected) if selected and selected.isdigit() else None,
-        "members": members, "matches": matches, "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
-        "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
-        "sources": BookingSource, "page": page, "pages": pages, "total": total,
-    }, error=error, form=form)
+    html = Markup(templates.env.get_template("booking/_calendar_timelines.html").render(timelines=timelines))
+    if counter is not None:
+        _timelines_cache[key] = _Timelines(counter, html, time.monotonic() + avail.CACHE_TTL)
+        while len(_timelines_cache) > avail.CACHE_MAX:
+            _timelines_cache.popitem(last=False)
+    return html
 
 
 CALENDAR_LIST_PAGE = 50  # bookings listed under the calendar's timelines, per page

@@ -378,13 +378,13 @@ async def test_a_big_space_books_on_behalf_through_a_member_search(world, web, m
     slot = {"resource_id": room.id, "date": TOMORROW.isoformat(), "start": "14:00", "end": "15:00"}
 
     several = await browser.post(f"/s/{world.a.slug}/calendar/book", {"member": "a m", **slot})
-    assert several.status_code == 422 and "Several members match" in several.text
+    assert several.status_code == 422 and "Plusieurs membres correspondent" in several.text
     assert 'value="a m"' in several.text
     listed = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', several.text.split('id="b-member-match"')[1])
     assert {int(i) for i, _name in listed[:2]} == {world.a.members["manager"].id, world.a.members["member"].id}
 
     none = await browser.post(f"/s/{world.a.slug}/calendar/book", {"member": "nobody-here", **slot})
-    assert none.status_code == 422 and "No member matches" in none.text
+    assert none.status_code == 422 and "Aucun membre ne correspond" in none.text
     assert await count_bookings(world.a.space) == 0
 
     chosen = await browser.post(f"/s/{world.a.slug}/calendar/book", {
