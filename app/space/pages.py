@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from app.account.deps import CurrentAccount, OptionalAccount
 from app.account.models import Account
 from app.audit.readable import readable
-from app.audit.service import list_space_entries
+from app.audit.service import space_entries_page
 from app.core.errors import FabriqueError, FieldErrors, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm, Role
@@ -277,11 +277,11 @@ async def audit_page(request: Request, ctx: AuditView, session: SessionDep) -> R
         page = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         page = 1
-    entries, total = await list_space_entries(session, limit=50, offset=(page - 1) * 50)
+    entries, older = await space_entries_page(session, limit=50, offset=(page - 1) * 50)
     actors = await _member_names(session, {e.actor_id for e in entries if e.actor_id})
     rows = await readable(session, entries, tz=ctx.space.timezone, currency=ctx.space.currency, actors=actors)
     return render(request, "manage/audit.html", {
-        "ctx": ctx, "entries": rows, "total": total, "page": page, "pages": max(1, (total + 49) // 50),
+        "ctx": ctx, "entries": rows, "page": page, "older": older,
     })
 
 

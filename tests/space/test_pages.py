@@ -189,6 +189,20 @@ async def test_the_activity_log_names_only_members_of_the_space(web, world):
     assert "Une personne qui n’est plus dans l’espace" in r.text
 
 
+async def test_the_activity_log_pages_without_counting_every_entry(web, world):
+    from app.audit.service import log_action
+
+    async with db.transaction(space_id=world.a.space.id) as session:
+        for _n in range(51):
+            log_action(session, "space.updated", space_id=world.a.space.id, actor_id=world.a.owner.id,
+                       obj=world.a.space)
+    manager = await web(world.a.manager)
+    first = await manager.get(f"/s/{world.a.slug}/audit")
+    assert 'href="?page=2"' in first.text and 'href="?page=0"' not in first.text
+    second = await manager.get(f"/s/{world.a.slug}/audit?page=2")
+    assert second.status_code == 200 and 'href="?page=1"' in second.text and 'href="?page=3"' not in second.text
+
+
 async def test_anonymous_visitor_is_sent_to_login_with_the_page_to_come_back_to(web, world):
     r = await (await web()).get(f"/s/{world.a.slug}/members")
     assert r.status_code == 303
