@@ -20,7 +20,6 @@ from app.event.web import confirm_page, form_context, remember_spaces, router
 from app.pricing import service as pricing
 from app.space.deps import SpaceContext
 
-
 EVENTS_PAGE = 50  # upcoming events listed per page
 
 
