@@ -53,6 +53,15 @@ async def list_space_entries(
     return list(rows.all()), total
 
 
+async def space_entries_page(session: AsyncSession, *, limit: int = 50, offset: int = 0) -> tuple[list[AuditEntry], bool]:
+    """A page of the space's entries, newest first, and whether older ones follow — without counting
+    them all (the log only grows: a count reads every entry the space ever wrote)."""
+    rows = list((await session.exec(
+        select(AuditEntry).order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
+        .offset(offset).limit(limit + 1))).all())
+    return rows[:limit], len(rows) > limit
+
+
 # Human labels for action codes, shown on the audit page. Each domain names the actions it logs,
 # beside the code that logs them: ``audit_labels({"booking.created": _l("Booking made")})``.
 ACTION_LABELS: dict[str, Any] = {}

@@ -7,11 +7,16 @@ with the message and the typed values (and, being a >= 400 response, writes noth
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from app.account.models import Account
 from app.booking import availability as avail
@@ -19,11 +24,12 @@ from app.booking import credits, repository, rules, service, views
 from app.booking.deps import BookingCreate, BookingManage, MembershipManage, ValidBooking, beneficiary
 from app.booking.hours import load_calendar
 from app.booking.models import BookingSource, BookingStatus
-from app.core import clock, forms
+from app.booking.snapshot import snapshot_of
+from app.core import clock, forms, jobs
 from app.core.errors import FabriqueError, ValidationFailed
-from app.core.i18n import N_, _, _l, format_day
+from app.core.i18n import N_, _, _l, format_day, get_locale, ngettext
 from app.core.permissions import Perm
-from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render
+from app.core.web import SessionDep, form_data, page_router, redirect, register_space_nav, render, templates
 from app.membership import ledger
 from app.pricing import service as pricing
 from app.pricing.quote import PriceKind
@@ -111,6 +117,12 @@ async def book_page(request: Request, ctx: BookingCreate, session: SessionDep) -
         rooms.append({"avail": r, "timeline": timeline, "starts": starts, "runs": runs,
                       "durations": views.bookable_durations(r.resource, runs)})
     refusals = {r.id: _refusal(ctx, r) for r in all_resources}
+
+    @cache
+    def free_label(free: int) -> str:
+        """"3 free" under a free slot: translated once per count, not once per slot."""
+        return ngettext("%(num)d free", "%(num)d free", free)
+
     return await _page(request, ctx, session, "booking/book.html", {
         "day": day, "days": days, "week": week, "grids": grids, "rooms": rooms, "all_resources": all_resources,
         "refusals": refusals,
@@ -118,6 +130,7 @@ async def book_page(request: Request, ctx: BookingCreate, session: SessionDep) -
         "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
         "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
         "confirm_url": lambda res, s: views.confirm_url(ctx.space.slug, res.id, s.starts_at, s.ends_at),
+        "free_label": free_label,
     })
 
 
@@ -296,16 +309,62 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
     all_resources = await list_resources(session, include_archived=False)
     selected = request.query_params.get("resource_id")
     resources = [r for r in all_resources if selected and selected.isdigit() and r.id == int(selected)] or all_resources
+    lo, hi = avail.local_bounds(days[0], days[-1], ctx.space.timezone)
+    timelines = await _timelines(session, ctx, days, resources, cached=error is None)
+    # The list under the timelines, a page at a time (a busy week holds a thousand bookings).
+    shown = [r.id for r in resources]
+    total = await repository.count_bookings_between(session, lo, hi, resource_ids=shown, include_cancelled=True)
+    pages = max(1, -(-total // CALENDAR_LIST_PAGE))
+    try:
+        page = min(pages, max(1, int(request.query_params.get("page", "1"))))
+    except ValueError:
+        page = 1
+    bookings = await repository.bookings_between(session, lo, hi, resource_ids=shown, include_cancelled=True,
+                                                 limit=CALENDAR_LIST_PAGE, offset=(page - 1) * CALENDAR_LIST_PAGE)
+    # Who booked, for the list (cancelled bookings included).
+    names = {a.id: a.name for a in (await repository.accounts_by_id(session, [b.account_id for b in bookings])).values()}
+    members, matches = await _member_picker(session, form or {})
+    by_id = {r.id: r for r in all_resources}
+    return await _page(request, ctx, session, "booking/calendar.html", {
+        "day": day, "days": days, "week": week, "timelines": timelines, "bookings": bookings, "names": names,
+        "resources": all_resources, "by_id": by_id, "selected": int(selected) if selected and selected.isdigit() else None,
+        "members": members, "matches": matches, "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
+        "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
+        "sources": BookingSource, "page": page, "pages": pages, "total": total,
+    }, error=error, form=form)
+
+
+@dataclass
+class _Timelines:
+    counter: int
+    html: Markup
+    expires: float
+
+
+_timelines_cache: OrderedDict[tuple, _Timelines] = OrderedDict()
+
+
+async def _timelines(session, ctx: SpaceContext, days: list[date], resources: list[Resource], *,
+                     cached: bool) -> Markup:
+    """The staff calendar's timelines (every booking of the days shown, with who made it), rendered.
+
+    Kept per process like the availability API's answers (``app.booking.availability``): keyed by the
+    space's configuration snapshot, the days, the resources and the language, reused while the space's
+    "bookings" change counter is unchanged, for at most ``avail.CACHE_TTL`` seconds (a renamed member
+    shows within that time). A week of 50 rooms is ~1,000 bars: building and rendering them was most
+    of the page's time."""
+    snap = await snapshot_of(session, ctx.space)
+    counter = await jobs.counter("bookings", ctx.space.id) if cached else None
+    key = (snap.key, tuple(days), tuple(r.id for r in resources), get_locale())
+    found = _timelines_cache.get(key)
+    if found is not None and counter is not None and found.counter == counter and time.monotonic() < found.expires:
+        _timelines_cache.move_to_end(key)
+        return found.html
     rows = await avail.availability(session, ctx.space, first=days[0], last=days[-1], resources=resources,
                                     with_slots=False)  # timelines need no slots
-    lo, hi = avail.local_bounds(days[0], days[-1], ctx.space.timezone)
-    bookings = await repository.bookings_between(session, lo, hi, resource_ids=[r.id for r in resources],  # type: ignore[misc]
-                                                  include_cancelled=True)
-    # Who booked: for the timelines and for the list below, cancelled bookings included.
     names = {a.id: a.name for a in (await repository.accounts_by_id(
-        session, [b.account_id for r in rows for b in r.bookings] + [b.account_id for b in bookings])).values()}
-    cal = await load_calendar(session, ctx.space)
-    first, last = views.axis(cal, days)
+        session, [b.account_id for r in rows for b in r.bookings])).values()}
+    first, last = views.axis(snap.calendar, days)
     tz = ctx.space.timezone
     timelines = []
     for d in days:
@@ -317,15 +376,41 @@ async def _calendar(request: Request, ctx: SpaceContext, session, *, error: Fabr
                 move_url=f"/s/{ctx.space.slug}/bookings/{{id}}/move",
             ))
         timelines.append((d, timeline))
-    members = await spaces.list_members(session)
-    by_id = {r.id: r for r in all_resources}
-    return await _page(request, ctx, session, "booking/calendar.html", {
-        "day": day, "days": days, "week": week, "timelines": timelines, "bookings": bookings, "names": names,
-        "resources": all_resources, "by_id": by_id, "selected": int(selected) if selected and selected.isdigit() else None,
-        "members": members, "prev": (days[0] - timedelta(days=7 if week else 1)).isoformat(),
-        "next": (days[0] + timedelta(days=7 if week else 1)).isoformat(), "today": _today(ctx),
-        "sources": BookingSource,
-    }, error=error, form=form)
+    html = Markup(templates.env.get_template("booking/_calendar_timelines.html").render(timelines=timelines))
+    if counter is not None:
+        _timelines_cache[key] = _Timelines(counter, html, time.monotonic() + avail.CACHE_TTL)
+        while len(_timelines_cache) > avail.CACHE_MAX:
+            _timelines_cache.popitem(last=False)
+    return html
+
+
+CALENDAR_LIST_PAGE = 50  # bookings listed under the calendar's timelines, per page
+
+# Up to this many members, "book on behalf" offers them all in a select; beyond, a search field
+# (name or e-mail; the page stays small and works without JavaScript).
+MEMBER_SELECT_MAX = 200
+MEMBER_MATCHES_MAX = 50
+
+
+async def _member_picker(session, form: dict) -> tuple[list | None, list]:
+    """``(members, matches)``: every member of a small space for a select (``None`` beyond
+    MEMBER_SELECT_MAX), and the members matching the text typed in the search field when the form
+    comes back (several matched: the staff choose one)."""
+    if await repository.member_count(session) <= MEMBER_SELECT_MAX:
+        return await repository.find_members(session, None, limit=MEMBER_SELECT_MAX), []
+    text = (form.get("member") or "").strip()
+    return None, (await repository.find_members(session, text, limit=MEMBER_MATCHES_MAX) if text else [])
+
+
+async def _member_named(session, text: str) -> int:
+    """The member that the search field names: the only match, or the one whose e-mail it is."""
+    matches = await repository.find_members(session, text, limit=MEMBER_MATCHES_MAX)
+    exact = [m for m in matches if m[2].lower() == text.strip().lower()]
+    if len(exact) == 1 or len(matches) == 1:
+        return (exact or matches)[0][0]
+    if not matches:
+        raise ValidationFailed(fields={"member_id": N_("No member matches this name or e-mail address.")})
+    raise ValidationFailed(fields={"member_id": N_("Several members match: choose one in the list.")})
 
 
 async def _staff_interval(session, ctx: SpaceContext, values: dict[str, str], day, resource: Resource) -> tuple:
@@ -349,6 +434,8 @@ async def book_on_behalf(request: Request, ctx: BookingManage, session: SessionD
     values = await form_data(request)
     try:
         member_id = forms.parse_int(values.get("member_id"), "member_id", minimum=1)
+        if member_id is None and (values.get("member") or "").strip():
+            member_id = await _member_named(session, values["member"])
         resource_id = forms.parse_int(values.get("resource_id"), "resource_id", minimum=1)
         if member_id is None:
             raise ValidationFailed(fields={"member_id": _("Choose a member.")})

@@ -15,6 +15,7 @@ from app.booking.models import Booking, BookingStatus
 from app.core.errors import NotFound
 from app.core.tenancy import require_scope
 from app.resource.models import Resource
+from app.space.models import SpaceMember
 
 
 async def get_booking(session: AsyncSession, booking_id: int) -> Booking:
@@ -82,18 +83,39 @@ async def bookings_between(
     account_id: int | None = None,
     include_cancelled: bool = False,
     held: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[Booking]:
-    """Bookings meeting ``[start, end)``, by start time. ``held`` compares the buffered interval."""
+    """Bookings meeting ``[start, end)``, by start time (``limit``/``offset``: a page of them).
+    ``held`` compares the buffered interval."""
     require_scope(session)
-    until_col = Booking.blocked_until if held else Booking.ends_at
-    stmt = select(Booking).where(Booking.starts_at < end, until_col > start)
+    stmt = select(Booking).where(*_between(start, end, resource_ids, account_id, include_cancelled, held))
+    stmt = stmt.order_by(Booking.starts_at, Booking.id).offset(offset)
+    return list((await session.exec(stmt if limit is None else stmt.limit(limit))).all())
+
+
+async def count_bookings_between(session: AsyncSession, start: datetime, end: datetime, *,
+                                 resource_ids: Iterable[int] | None = None, include_cancelled: bool = False) -> int:
+    require_scope(session)
+    stmt = select(func.count(col(Booking.id))).where(*_between(start, end, resource_ids, None, include_cancelled,
+                                                               False))
+    return int((await session.exec(stmt)).one())
+
+
+def _between(start: datetime, end: datetime, resource_ids: Iterable[int] | None, account_id: int | None,
+             include_cancelled: bool, held: bool) -> list[ColumnElement[bool]]:
+    # ``blocked_until >= ends_at`` always (the buffer is added to the end): the redundant bound lets
+    # ix_booking_space_resource_blocked_until start at ``start`` instead of reading the past.
+    where = [col(Booking.starts_at) < end, col(Booking.blocked_until) > start]
+    if not held:
+        where.append(col(Booking.ends_at) > start)
     if resource_ids is not None:
-        stmt = stmt.where(col(Booking.resource_id).in_(list(resource_ids)))
+        where.append(col(Booking.resource_id).in_(list(resource_ids)))
     if account_id is not None:
-        stmt = stmt.where(Booking.account_id == account_id)
+        where.append(col(Booking.account_id) == account_id)
     if not include_cancelled:
-        stmt = stmt.where(Booking.status == BookingStatus.confirmed)
-    return list((await session.exec(stmt.order_by(Booking.starts_at, Booking.id))).all())
+        where.append(col(Booking.status) == BookingStatus.confirmed)
+    return where
 
 
 async def held_rows_between(
@@ -152,6 +174,25 @@ async def accounts_by_id(session: AsyncSession, ids: Iterable[int | None]) -> di
         return {}
     rows = await session.exec(select(Account).where(col(Account.id).in_(wanted)))
     return {a.id: a for a in rows.all() if a.id is not None}
+
+
+async def member_count(session: AsyncSession) -> int:
+    require_scope(session)
+    return int((await session.exec(select(func.count(col(SpaceMember.id))))).one())
+
+
+async def find_members(session: AsyncSession, text: str | None, *, limit: int) -> list[tuple[int, str, str]]:
+    """``(member id, name, e-mail)`` of the space's members whose name or e-mail contains ``text``
+    (any case; all of them without it), by name, at most ``limit``: plain rows, no ORM objects."""
+    require_scope(session)
+    stmt = select(SpaceMember.id, Account.name, Account.email).join(
+        Account, col(Account.id) == SpaceMember.account_id)
+    if text and text.strip():
+        needle = text.strip().lower()
+        stmt = stmt.where(func.lower(Account.name).contains(needle, autoescape=True)
+                          | func.lower(Account.email).contains(needle, autoescape=True))
+    rows = await session.exec(stmt.order_by(func.lower(Account.name), col(SpaceMember.id)).limit(limit))
+    return [(int(member_id or 0), name, email) for member_id, name, email in rows.all()]
 
 
 async def resources_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Resource]:

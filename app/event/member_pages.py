@@ -20,17 +20,28 @@ from app.event.web import confirm_page, form_context, remember_spaces, router
 from app.pricing import service as pricing
 from app.space.deps import SpaceContext
 
+EVENTS_PAGE = 50  # upcoming events listed per page
+
 
 @router.get("/s/{slug}/events")
 async def events_page(request: Request, ctx: SpaceMemberCtx, session: SessionDep) -> Response:
     await remember_spaces(request, session, ctx.account)
     staff = ctx.can(Perm.event_manage)
-    events = await service.list_events(session, member=True, staff=staff)
+    try:
+        page = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        page = 1
+    # A page of EVENTS_PAGE, one more read to know whether later ones follow (no count).
+    events = await service.list_events(session, member=True, staff=staff, limit=EVENTS_PAGE + 1,
+                                       offset=(page - 1) * EVENTS_PAGE)
+    later = len(events) > EVENTS_PAGE
+    events = events[:EVENTS_PAGE]
     counts = await registrations.counts_for(session, events)
     mine = {r.event_id: r for r, _e in await registrations.registrations_of(session, ctx.account.id)}
     waiting = len(await service.list_proposals(session)) if staff else 0
     return render(request, "event/list.html", {
         "ctx": ctx, "events": events, "counts": counts, "mine": mine, "staff": staff, "waiting": waiting,
+        "page": page, "later": later,
     })
 
 

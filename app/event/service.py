@@ -259,7 +259,7 @@ def can_see(event: Event, *, account_id: int | None, member: bool, staff: bool) 
 async def list_events(
     session: AsyncSession, *, member: bool, staff: bool, start: datetime | None = None,
     end: datetime | None = None, statuses: list[str] | None = None, series_id: int | None = None,
-    limit: int = 200,
+    limit: int = 200, offset: int = 0,
 ) -> list[Event]:
     """Events in a window (by default: not yet ended), soonest first, filtered by who is asking
     (and to one weekly series with ``series_id``)."""
@@ -280,7 +280,7 @@ async def list_events(
             stmt = stmt.where(Event.visibility == Visibility.public)
     elif not statuses:
         stmt = stmt.where(col(Event.status).in_([EventStatus.draft, EventStatus.published, EventStatus.cancelled]))
-    rows = await session.exec(stmt.order_by(col(Event.starts_at), col(Event.id)).limit(limit))
+    rows = await session.exec(stmt.order_by(col(Event.starts_at), col(Event.id)).offset(offset).limit(limit))
     return list(rows.all())
 
 

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlmodel import col, select
 
 from app.account.deps import CurrentAccount, OptionalAccount
 from app.account.models import Account
 from app.audit.readable import readable
-from app.audit.service import list_space_entries
+from app.audit.service import space_entries_page
 from app.core.errors import FabriqueError, FieldErrors, ValidationFailed
 from app.core.i18n import N_, _, _l
 from app.core.permissions import Perm, Role
@@ -16,7 +17,7 @@ from app.pricing.forms import vat_choices
 from app.space import service
 from app.space.deps import AuditView, MemberManage, MemberView, SpaceContext, SpaceManage
 from app.space.legal import LEGAL_FIELDS
-from app.space.models import PUBLIC_BLOCKS, Space
+from app.space.models import PUBLIC_BLOCKS, Space, SpaceMember
 
 router = page_router()
 
@@ -258,6 +259,17 @@ async def save_settings(request: Request, ctx: SpaceManage, session: SessionDep)
     return redirect(f"/s/{ctx.space.slug}/settings", message=_("Settings saved."))
 
 
+async def _member_names(session, account_ids: set[int]) -> dict[int, str]:
+    """The names of those of these accounts who are members of the session's space (the audit page
+    names the actors of the entries shown, not the space's thousands of members)."""
+    if not account_ids:
+        return {}
+    rows = await session.exec(
+        select(Account.id, Account.name).join(SpaceMember, col(SpaceMember.account_id) == Account.id)
+        .where(col(Account.id).in_(sorted(account_ids))))
+    return {account_id: name for account_id, name in rows.all()}
+
+
 @router.get("/s/{slug}/audit")
 async def audit_page(request: Request, ctx: AuditView, session: SessionDep) -> Response:
     await _remember_spaces(request, session, ctx.account)
@@ -265,11 +277,11 @@ async def audit_page(request: Request, ctx: AuditView, session: SessionDep) -> R
         page = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         page = 1
-    entries, total = await list_space_entries(session, limit=50, offset=(page - 1) * 50)
-    actors = {r.account.id: r.account.name for r in await service.list_members(session)}
+    entries, older = await space_entries_page(session, limit=50, offset=(page - 1) * 50)
+    actors = await _member_names(session, {e.actor_id for e in entries if e.actor_id})
     rows = await readable(session, entries, tz=ctx.space.timezone, currency=ctx.space.currency, actors=actors)
     return render(request, "manage/audit.html", {
-        "ctx": ctx, "entries": rows, "total": total, "page": page, "pages": max(1, (total + 49) // 50),
+        "ctx": ctx, "entries": rows, "page": page, "older": older,
     })
 
 

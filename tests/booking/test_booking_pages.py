@@ -363,3 +363,50 @@ async def test_the_space_menu_offers_booking_to_members_and_management_to_manage
     manager_home = await (await web(world.a.manager)).get(f"/s/{world.a.slug}")
     for suffix in ("book", "bookings/mine", "calendar", "resources", "opening-hours"):
         assert f'href="/s/{world.a.slug}/{suffix}"' in manager_home.text
+
+
+async def test_a_big_space_books_on_behalf_through_a_member_search(world, web, monkeypatch):
+    """Beyond MEMBER_SELECT_MAX members the form has a search field instead of a select of them all:
+    one match books; several are listed to choose from, with what was typed kept; none is a field error."""
+    from app.booking import pages
+
+    monkeypatch.setattr(pages, "MEMBER_SELECT_MAX", 2)
+    room = await create_room(world.a.space)
+    browser = await web(world.a.manager)
+    page = await browser.get(f"/s/{world.a.slug}/calendar")
+    assert 'name="member"' in page.text and 'name="member_id"' not in page.text
+    slot = {"resource_id": room.id, "date": TOMORROW.isoformat(), "start": "14:00", "end": "15:00"}
+
+    several = await browser.post(f"/s/{world.a.slug}/calendar/book", {"member": "a m", **slot})
+    assert several.status_code == 422 and "Plusieurs membres correspondent" in several.text
+    assert 'value="a m"' in several.text
+    listed = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', several.text.split('id="b-member-match"')[1])
+    assert {int(i) for i, _name in listed[:2]} == {world.a.members["manager"].id, world.a.members["member"].id}
+
+    none = await browser.post(f"/s/{world.a.slug}/calendar/book", {"member": "nobody-here", **slot})
+    assert none.status_code == 422 and "Aucun membre ne correspond" in none.text
+    assert await count_bookings(world.a.space) == 0
+
+    chosen = await browser.post(f"/s/{world.a.slug}/calendar/book", {
+        "member": "a m", "member_id": world.a.members["member"].id, **slot})
+    assert chosen.status_code == 303, chosen.text
+    by_email = await browser.post(f"/s/{world.a.slug}/calendar/book", {
+        "member": world.a.manager.email.upper(), **slot, "start": "16:00", "end": "17:00"})
+    assert by_email.status_code == 303, by_email.text
+    assert await count_bookings(world.a.space) == 2
+
+
+async def test_the_calendar_lists_its_bookings_a_page_at_a_time(world, web, monkeypatch):
+    from app.booking import pages
+
+    monkeypatch.setattr(pages, "CALENDAR_LIST_PAGE", 1)
+    room = await create_room(world.a.space)
+    first = await insert_booking(world.a.space, room, world.a.member, paris(TOMORROW, 9), paris(TOMORROW, 10))
+    second = await insert_booking(world.a.space, room, world.a.member, paris(TOMORROW, 11), paris(TOMORROW, 12))
+    browser = await web(world.a.manager)
+    url = f"/s/{world.a.slug}/calendar?date={TOMORROW.isoformat()}&view=week"
+    one = await browser.get(url)
+    assert f"calendar-booking-{first.id}" in one.text and f"calendar-booking-{second.id}" not in one.text
+    assert "page=2" in one.text.split('data-testid="calendar-pages"')[1]
+    two = await browser.get(url + "&page=2")
+    assert f"calendar-booking-{second.id}" in two.text and f"calendar-booking-{first.id}" not in two.text

@@ -169,3 +169,18 @@ async def test_french_pages_agree_the_registration_status_and_write_the_first_of
     text = html.unescape(re.sub(r"<[^>]+>", "", page.text))
     assert re.search(r"Votre inscription\u00a0:\s+confirmée", text), text
     assert "1er janvier" in text and "1 janvier" not in text
+
+
+async def test_the_event_list_shows_the_soonest_a_page_at_a_time(world, web, monkeypatch):
+    from app.event import member_pages
+
+    monkeypatch.setattr(member_pages, "EVENTS_PAGE", 2)
+    for day, title in ((3, "Premier atelier"), (4, "Deuxième atelier"), (5, "Troisième atelier")):
+        await create_event(world.a.space, world.a.animator, starts_at=soon(days=day), title=title)
+    member = await web(world.a.member)
+    first = await member.get(f"/s/{world.a.slug}/events")
+    assert "Premier atelier" in first.text and "Deuxième atelier" in first.text
+    assert "Troisième atelier" not in first.text and 'href="?page=2"' in first.text
+    second = await member.get(f"/s/{world.a.slug}/events?page=2")
+    assert "Troisième atelier" in second.text and "Premier atelier" not in second.text
+    assert 'href="?page=3"' not in second.text and 'href="?page=1"' in second.text

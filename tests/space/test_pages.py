@@ -175,6 +175,34 @@ async def test_manager_sees_the_activity_log(web, world):
     assert "Paramètres de l’espace modifiés" in r.text and "space.updated" not in r.text  # words, not codes
 
 
+async def test_the_activity_log_names_only_members_of_the_space(web, world):
+    """Actors are named from the entries shown; someone who is not a member (here: a member of another
+    space only) is not named."""
+    from app.audit.service import log_action
+
+    async with db.transaction(space_id=world.a.space.id) as session:
+        for actor in (world.a.member, world.b.owner):
+            log_action(session, "space.updated", space_id=world.a.space.id, actor_id=actor.id, obj=world.a.space)
+    r = await (await web(world.a.manager)).get(f"/s/{world.a.slug}/audit")
+    assert r.status_code == 200
+    assert world.a.member.name in r.text and world.b.owner.name not in r.text
+    assert "Une personne qui n’est plus dans l’espace" in r.text
+
+
+async def test_the_activity_log_pages_without_counting_every_entry(web, world):
+    from app.audit.service import log_action
+
+    async with db.transaction(space_id=world.a.space.id) as session:
+        for _n in range(51):
+            log_action(session, "space.updated", space_id=world.a.space.id, actor_id=world.a.owner.id,
+                       obj=world.a.space)
+    manager = await web(world.a.manager)
+    first = await manager.get(f"/s/{world.a.slug}/audit")
+    assert 'href="?page=2"' in first.text and 'href="?page=0"' not in first.text
+    second = await manager.get(f"/s/{world.a.slug}/audit?page=2")
+    assert second.status_code == 200 and 'href="?page=1"' in second.text and 'href="?page=3"' not in second.text
+
+
 async def test_anonymous_visitor_is_sent_to_login_with_the_page_to_come_back_to(web, world):
     r = await (await web()).get(f"/s/{world.a.slug}/members")
     assert r.status_code == 303
