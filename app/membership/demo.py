@@ -1,3 +1,5 @@
+# mypy: disable-error-code="arg-type,attr-defined"
+# (demo data as keyword dictionaries, and ids of rows flushed above: typed as optional by the models)
 """Demo data for "La Fabrique du Val": plans, passes, the adhésion's tiers, and members holding them.
 
 Idempotent: it does nothing to a space that already has plans. Paul subscribes to "Nomade" (8
